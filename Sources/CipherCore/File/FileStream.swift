@@ -1,0 +1,129 @@
+import Crypto
+import Foundation
+
+/// STREAM chunked encryption of a file (PROTOCOL.md 9), as the age format uses it: AES-256-GCM,
+/// one chunk per fixed-size piece of plaintext, nonce = 11-byte big-endian chunk counter ||
+/// a last-chunk flag byte (0x01 on the final chunk, else 0x00). Reordered, dropped, repeated or
+/// appended chunks fail to authenticate. Memory is one chunk, whatever the file's size.
+enum StreamNonce {
+    static func make(counter: UInt64, isFinal: Bool) -> AES.GCM.Nonce {
+        var bytes = [UInt8](repeating: 0, count: 12)
+        for index in 0..<8 { bytes[10 - index] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(index))) }
+        bytes[11] = isFinal ? 0x01 : 0x00
+        return try! AES.GCM.Nonce(data: bytes)
+    }
+
+    /// HKDF-SHA256(ikm: file key, salt: empty, info: "cipherchat/v1/file-stream", 32 bytes).
+    static func streamKey(fileKey: [UInt8]) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: fileKey), info: Array(Label.fileStream.utf8), outputByteCount: 32
+        )
+    }
+}
+
+/// Encrypts a file given in pieces of any size; emits whole encrypted chunks as they fill.
+public struct FileEncryptor: Sendable {
+    public let chunkSize: Int
+    private let fileKey: [UInt8]
+    private let key: SymmetricKey
+    private var counter: UInt64 = 0
+    private var pending: [UInt8] = []
+    private var hasher = SHA256()
+    private var size: UInt64 = 0
+
+    public init(random: some RandomSource, chunkSize: Int = FileManifest.defaultChunkSize) {
+        self.init(fileKey: random.bytes(32), chunkSize: chunkSize)
+    }
+
+    init(fileKey: [UInt8], chunkSize: Int) {
+        precondition(FileManifest.allowedChunkSizes.contains(chunkSize), "chunk size out of range")
+        self.chunkSize = chunkSize
+        self.fileKey = fileKey
+        self.key = StreamNonce.streamKey(fileKey: fileKey)
+        pending.reserveCapacity(chunkSize)
+    }
+
+    /// Takes more plaintext; calls `emit` with each completed encrypted chunk. A full chunk is
+    /// held back until more data (or `finish`) shows whether it is the last.
+    public mutating func append(_ plaintext: some Collection<UInt8>, emit: ([UInt8]) throws -> Void) throws {
+        hasher.update(data: Array(plaintext))
+        size += UInt64(plaintext.count)
+        var remaining = plaintext[...]
+        while !remaining.isEmpty {
+            if pending.count == chunkSize {
+                try emit(try seal(pending, isFinal: false))
+                pending.removeAll(keepingCapacity: true)
+            }
+            let take = min(chunkSize - pending.count, remaining.count)
+            pending.append(contentsOf: remaining.prefix(take))
+            remaining = remaining.dropFirst(take)
+        }
+    }
+
+    /// Seals the final chunk (empty only for an empty file) and returns it with the manifest.
+    public mutating func finish(name: String) throws -> (finalChunk: [UInt8], manifest: FileManifest) {
+        let finalChunk = try seal(pending, isFinal: true)
+        pending.removeAll(keepingCapacity: false)
+        let manifest = FileManifest(
+            name: name, size: size, sha256: Array(hasher.finalize()), key: fileKey, chunkSize: chunkSize
+        )
+        return (finalChunk, manifest)
+    }
+
+    private mutating func seal(_ chunk: [UInt8], isFinal: Bool) throws -> [UInt8] {
+        let box = try AES.GCM.seal(chunk, using: key, nonce: StreamNonce.make(counter: counter, isFinal: isFinal))
+        counter += 1
+        var out = Array(box.ciphertext)
+        out.append(contentsOf: box.tag)
+        return out
+    }
+}
+
+/// Decrypts a file chunk by chunk against its manifest; `finish` checks the SHA-256 and that
+/// the final chunk was seen. Plaintext from a chunk is released only after it authenticates.
+public struct FileDecryptor: Sendable {
+    public let manifest: FileManifest
+    private let key: SymmetricKey
+    private var counter: UInt64 = 0
+    private var hasher = SHA256()
+    private var finished = false
+
+    public init(manifest: FileManifest) {
+        self.manifest = manifest
+        self.key = StreamNonce.streamKey(fileKey: manifest.key)
+    }
+
+    /// The size of every encrypted chunk but the last.
+    public var encryptedChunkSize: Int { manifest.chunkSize + 16 }
+
+    /// Decrypts the next chunk, in order.
+    public mutating func open(_ chunk: some Collection<UInt8>) throws(FileError) -> [UInt8] {
+        guard counter < manifest.chunkCount else { throw .trailingData }
+        let isFinal = counter == manifest.chunkCount - 1
+        let expectedPlaintext = isFinal
+            ? Int(manifest.size - (manifest.chunkCount - 1) * UInt64(manifest.chunkSize))
+            : manifest.chunkSize
+        guard chunk.count == expectedPlaintext + 16 else { throw .chunkRejected(index: counter) }
+        let bytes = Array(chunk)
+        let plaintext: [UInt8]
+        do {
+            let box = try AES.GCM.SealedBox(
+                nonce: StreamNonce.make(counter: counter, isFinal: isFinal),
+                ciphertext: bytes.dropLast(16), tag: bytes.suffix(16)
+            )
+            plaintext = Array(try AES.GCM.open(box, using: key))
+        } catch {
+            throw .chunkRejected(index: counter)
+        }
+        hasher.update(data: plaintext)
+        counter += 1
+        finished = isFinal
+        return plaintext
+    }
+
+    /// Confirms the stream is complete and its plaintext is the one the manifest names.
+    public func finish() throws(FileError) {
+        guard finished else { throw .truncated }
+        guard constantTimeEquals(Array(hasher.finalize()), manifest.sha256) else { throw .hashMismatch }
+    }
+}
