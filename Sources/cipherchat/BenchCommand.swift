@@ -1,6 +1,78 @@
 import ArgumentParser
+import Foundation
 
+/// `cipherchat bench`: what the core's cryptography costs on this machine. It measures only;
+/// `scripts/bench.sh` runs it beside an OpenSSL baseline from the same run, and
+/// docs/BENCHMARKS.md records the figures against the project's targets.
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure AES-GCM, RSA key generation, the handshake, the ratchet and file encryption.",
+        discussion: """
+            Prints medians over repeated runs, each section bounded to a few seconds (about a \
+            minute in all). Build with -c release: a debug build's figures mean nothing.
+            """
+    )
+
+    enum Section: String, CaseIterable, ExpressibleByArgument, Sendable {
+        case aes, keygen, primitives, handshake, ratchet, file
+    }
+
+    @Flag(help: "Few iterations: a smoke test whose figures are only indicative.")
+    var quick = false
+
+    @Flag(help: "Print one JSON object with every figure instead of the text report.")
+    var json = false
+
+    @Option(name: .customLong("swift-version"), help: "The toolchain's version line, recorded with the figures.")
+    var swiftVersion: String?
+
+    @Option(name: .customLong("only"), parsing: .upToNextOption, help: "Run only these sections: \(Section.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var sections: [Section] = Section.allCases
+
+    func run() async throws {
+        let profile = quick ? BenchProfile.quick : BenchProfile.full
+        let selected = Set(sections)
+        var report = BenchReport(machine: .current(swiftVersion: swiftVersion), profile: profile.name)
+
+        if selected.contains(.aes) {
+            progress("AES-256-GCM seal")
+            report.aesGCMSeal = try BulkAESBench.run(limits: profile.bulk)
+        }
+        if selected.contains(.keygen) {
+            progress("RSA-2048 key generation")
+            report.keyGeneration = try KeyGenerationBench.run(identityLimits: profile.identity, keyLimits: profile.rsaKey)
+        }
+        if selected.contains(.primitives) {
+            progress("primitives")
+            let keys = PrimitiveBench.Keys(
+                signing: try .init(keySize: .bits2048), encryption: try .init(keySize: .bits2048)
+            )
+            report.primitives = try PrimitiveBench.run(keys: keys, limits: profile.primitive)
+        }
+        if !selected.isDisjoint(with: [.handshake, .ratchet, .file]) {
+            progress("generating two identities and their prekeys")
+            let parties = try BenchParties.generate()
+            if selected.contains(.handshake) {
+                progress("full handshake")
+                report.handshake = try HandshakeBench.run(parties: parties, limits: profile.handshake)
+            }
+            if selected.contains(.ratchet) {
+                progress("ratchet messages")
+                report.ratchet = try RatchetBench.run(parties: parties, limits: profile.ratchet)
+            }
+            if selected.contains(.file) {
+                progress("file STREAM")
+                report.fileStream = try FileStreamBench.run(
+                    parties: parties, fileBytes: profile.fileStreamBytes, limits: profile.fileStream
+                )
+            }
+        }
+        print(json ? try report.json() : report.text)
+    }
+
+    /// Progress goes to standard error, so that `--json` output stays one clean object.
+    private func progress(_ section: String) {
+        FileHandle.standardError.write(Data("bench: \(section)...\n".utf8))
+    }
 }
