@@ -2,7 +2,8 @@ import CipherCore
 import Foundation
 
 /// The committed RSA test identities (scripts/make-test-identities.sh), loaded once per process:
-/// RSA key generation in a debug build takes seconds, and vectors need fixed keys.
+/// RSA key generation in a debug build takes seconds, and vectors need fixed keys. Each comes
+/// with its encryption-key certificate, made once, so its public identity's bytes never change.
 public enum TestIdentities {
     public static let names = ["alice", "bob", "carol", "mallory"]
 
@@ -10,7 +11,8 @@ public enum TestIdentities {
         var identities: [String: PrivateIdentity] = [:]
         for name in names {
             identities[name] = try! PrivateIdentity(
-                signingKeyPEM: fixture("\(name)-signing.pem"), encryptionKeyPEM: fixture("\(name)-encryption.pem")
+                signingKeyPEM: fixture("\(name)-signing.pem"), encryptionKeyPEM: fixture("\(name)-encryption.pem"),
+                certificate: Hex.decode(fixture("\(name)-certificate.hex").trimmingCharacters(in: .whitespacesAndNewlines))
             )
         }
         return identities

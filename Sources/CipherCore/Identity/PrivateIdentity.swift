@@ -32,26 +32,32 @@ public struct PrivateIdentity: Sendable {
         return try PrivateIdentity(signingKey: signingKey, encryptionKey: encryptionKey)
     }
 
-    init(signingKey: _RSA.Signing.PrivateKey, encryptionKey: _RSA.Encryption.PrivateKey) throws {
+    /// Makes the identity, certifying the encryption key now unless a certificate made earlier
+    /// is given. RSA-PSS signatures are randomised, so an identity's certificate (and with it
+    /// the public identity's bytes) is fixed once, when it is first made, and stored after.
+    init(
+        signingKey: _RSA.Signing.PrivateKey, encryptionKey: _RSA.Encryption.PrivateKey,
+        certificate: [UInt8]? = nil
+    ) throws {
         let signingDER = Array(signingKey.publicKey.derRepresentation)
         let encryptionDER = Array(encryptionKey.publicKey.derRepresentation)
         let statement = PublicIdentity.encryptionKeyStatement(signingKeyDER: signingDER, encryptionKeyDER: encryptionDER)
-        let certificate = try signingKey.signature(for: statement, padding: .PSS)
+        let signature = try certificate ?? Array(signingKey.signature(for: statement, padding: .PSS).rawRepresentation)
         self.signingKey = signingKey
         self.encryptionKey = SendableBox(encryptionKey)
         self.publicIdentity = try PublicIdentity(
-            signingKeyDER: signingDER,
-            encryptionKeyDER: encryptionDER,
-            encryptionKeySignature: Array(certificate.rawRepresentation)
+            signingKeyDER: signingDER, encryptionKeyDER: encryptionDER, encryptionKeySignature: signature
         )
     }
 
     /// Loads an identity from two PEM private keys (PKCS#1 or PKCS#8), as produced by
-    /// `openssl genpkey -algorithm RSA`.
-    public init(signingKeyPEM: String, encryptionKeyPEM: String) throws {
+    /// `openssl genpkey -algorithm RSA`, with the encryption-key certificate made when the
+    /// identity was first created (nil: certify now).
+    public init(signingKeyPEM: String, encryptionKeyPEM: String, certificate: [UInt8]? = nil) throws {
         try self.init(
             signingKey: _RSA.Signing.PrivateKey(pemRepresentation: signingKeyPEM),
-            encryptionKey: _RSA.Encryption.PrivateKey(pemRepresentation: encryptionKeyPEM)
+            encryptionKey: _RSA.Encryption.PrivateKey(pemRepresentation: encryptionKeyPEM),
+            certificate: certificate
         )
     }
 
