@@ -8,6 +8,9 @@ public struct FileManifest: Sendable, Hashable {
     public static let defaultChunkSize = 64 * 1024
     static let allowedChunkSizes = 1024...(1 << 20)
     static let maxNameSize = 255
+    /// 2^50 bytes (1 PiB): far past any file a relay accepts, and small enough that chunk
+    /// arithmetic on a hostile manifest cannot overflow.
+    public static let maxSize: UInt64 = 1 << 50
 
     public let name: String
     public let size: UInt64
@@ -30,7 +33,7 @@ public struct FileManifest: Sendable, Hashable {
         } catch {
             throw .malformedManifest
         }
-        guard !wire.name.isEmpty, wire.name.utf8.count <= Self.maxNameSize,
+        guard !wire.name.isEmpty, wire.name.utf8.count <= Self.maxNameSize, wire.size <= Self.maxSize,
               wire.sha256.count == 32, wire.key.count == 32,
               Self.allowedChunkSizes.contains(Int(wire.chunkSize)) else {
             throw .malformedManifest

@@ -46,6 +46,7 @@ public struct FileEncryptor: Sendable {
     /// Takes more plaintext; calls `emit` with each completed encrypted chunk. A full chunk is
     /// held back until more data (or `finish`) shows whether it is the last.
     public mutating func append(_ plaintext: some Collection<UInt8>, emit: ([UInt8]) throws -> Void) throws {
+        guard size + UInt64(plaintext.count) <= FileManifest.maxSize else { throw FileError.tooLarge }
         hasher.update(data: Array(plaintext))
         size += UInt64(plaintext.count)
         var remaining = plaintext[...]
@@ -62,6 +63,7 @@ public struct FileEncryptor: Sendable {
 
     /// Seals the final chunk (empty only for an empty file) and returns it with the manifest.
     public mutating func finish(name: String) throws -> (finalChunk: [UInt8], manifest: FileManifest) {
+        guard !name.isEmpty, name.utf8.count <= FileManifest.maxNameSize else { throw FileError.malformedManifest }
         let finalChunk = try seal(pending, isFinal: true)
         pending.removeAll(keepingCapacity: false)
         let manifest = FileManifest(

@@ -49,7 +49,8 @@ public struct ReceivedSenderChain: Sendable {
         if let key = next.skipped.removeValue(forKey: message.iteration) {
             messageKey = key
         } else {
-            guard message.iteration >= next.iteration else { throw .cannotDecrypt }
+            // The last iteration would leave no next chain key: a chain ends one short of 2^32.
+            guard message.iteration >= next.iteration, message.iteration < UInt32.max else { throw .cannotDecrypt }
             guard message.iteration - next.iteration <= SkippedMessageKeys.maxSkipPerChain else { throw .tooFarAhead }
             while next.iteration < message.iteration {
                 let (key, following) = next.chainKey.step()

@@ -15,6 +15,7 @@ public struct SenderChain: Sendable {
 
     /// A fresh chain: made on joining, and again whenever a member leaves or is removed.
     public static func generate(room: String, owner: Fingerprint, random: some RandomSource) throws -> SenderChain {
+        guard GroupMessageHeader.isValidRoom(room) else { throw GroupError.invalidRoomName }
         let idBytes = random.bytes(4)
         return SenderChain(
             room: room, owner: owner,
@@ -36,6 +37,7 @@ public struct SenderChain: Sendable {
 
     /// Encrypts and signs one payload for the room; returns the `GroupMessage` bytes.
     public mutating func encrypt(_ payload: Payload) throws -> [UInt8] {
+        guard iteration < UInt32.max else { throw GroupError.chainExhausted }
         let (messageKey, next) = chainKey.step()
         let header = GroupMessageHeader(room: room, sender: owner, chainID: chainID, iteration: iteration)
         let ciphertext = try MessageKeys(messageKey: messageKey, label: Label.groupMessageKeys)

@@ -24,6 +24,8 @@ public struct PublicIdentity: Sendable, Hashable {
         guard signingKeyDER.count <= Self.maxKeyDERSize, encryptionKeyDER.count <= Self.maxKeyDERSize else {
             throw .malformed("identity key")
         }
+        // One key for both roles would let an OAEP decryption oracle become a signing oracle.
+        guard signingKeyDER != encryptionKeyDER else { throw .malformed("identity (one key in both roles)") }
         guard encryptionKeySignature.count <= Self.maxSignatureSize else {
             throw .malformed("encryption key signature")
         }

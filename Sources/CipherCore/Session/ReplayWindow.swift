@@ -28,13 +28,20 @@ public struct ReplayWindow: Sendable, Hashable {
         return true
     }
 
-    var wire: WireReplayWindowState {
+    /// The stored form (PROTOCOL.md 10), kept by the client per contact and per (room, sender).
+    public func serialized() -> [UInt8] {
         var wire = WireReplayWindowState()
         wire.messageIds = order.map { Data($0) }
-        return wire
+        return wire.encodedBytes
     }
 
-    init(wire: WireReplayWindowState, capacity: Int = ReplayWindow.defaultCapacity) throws(DecryptionError) {
+    public init(serialized bytes: some Collection<UInt8>, capacity: Int = ReplayWindow.defaultCapacity) throws(DecryptionError) {
+        let wire: WireReplayWindowState
+        do {
+            wire = try WireReplayWindowState(boundedBytes: bytes, maxSize: capacity * (Payload.messageIDSize + 2) + 16)
+        } catch {
+            throw .malformed
+        }
         guard wire.messageIds.count <= capacity,
               wire.messageIds.allSatisfy({ $0.count == Payload.messageIDSize }) else { throw .malformed }
         self.init(capacity: capacity)

@@ -89,7 +89,9 @@ public struct Session: Sendable {
             if let oneTime = oneTimePrekey {
                 keyMaterial += try oneTime.privateKey.sharedSecretFromKeyAgreement(with: ephemeral).rawBytes
             }
-            keyMaterial += try identity.unwrap(message.wrappedSecret).bytes
+            let secret = try identity.unwrap(message.wrappedSecret)
+            guard secret.bitCount == 256 else { throw HandshakeError.cannotDecrypt }
+            keyMaterial += secret.bytes
             keyMaterial += try postQuantumPrekey.privateKey.decapsulate(Data(message.kemCiphertext)).bytes
             sessionKey = HandshakeTranscript.sessionKey(inputKeyMaterial: keyMaterial, transcriptHash: transcriptHash)
             wipe(&keyMaterial)
