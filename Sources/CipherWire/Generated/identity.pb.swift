@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Normative schema: docs/PROTOCOL.md section 3 gives the rules these messages follow.
+/// Normative schema: docs/PROTOCOL.md sections 4 and 5 give the rules these messages follow.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
