@@ -4,6 +4,11 @@ import PackageDescription
 // Layers, each importing only those below it (docs/ARCHITECTURE.md):
 //   CipherWire    generated Protocol Buffers schema and bounded decoding
 //   CipherCore    keys, handshake, ratchet, sender keys, file STREAM: pure, no I/O
+//   CipherRelay   relay logic over storage protocols: accounts, prekeys, queues, limits; no NIO
+//   CipherSQLite  the durable RelayStore on SQLite (GRDB), with group commit of queued envelopes
+//   CipherNIO     adapter: length-prefixed framing, TLS 1.3 configuration, certificates
+//   CipherServer  the relay server: wires sockets, TLS, the store and the logs to CipherRelay
+//   CipherClient  the client library: relay link, sessions, contacts, the sealed local store
 //   CipherTesting seeded randomness, manual clock, fixtures shared by every test target
 //   cipherchat    the command-line executable
 let package = Package(
@@ -17,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         .target(
@@ -34,6 +44,51 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CipherRelay",
+            dependencies: ["CipherCore", "CipherWire"]
+        ),
+        .target(
+            name: "CipherSQLite",
+            dependencies: ["CipherRelay", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "CipherNIO",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "CipherServer",
+            dependencies: [
+                "CipherCore",
+                "CipherWire",
+                "CipherRelay",
+                "CipherNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "CipherClient",
+            dependencies: [
+                "CipherCore",
+                "CipherWire",
+                "CipherNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "CipherTesting",
             dependencies: [
                 "CipherCore",
@@ -46,6 +101,12 @@ let package = Package(
             name: "cipherchat",
             dependencies: [
                 "CipherCore",
+                "CipherClient",
+                "CipherServer",
+                "CipherRelay",
+                "CipherSQLite",
+                "CipherNIO",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,7 +121,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            exclude: ["Vectors"]
+        ),
+        .testTarget(
+            name: "CipherRelayTests",
+            dependencies: ["CipherRelay", "CipherSQLite", "CipherTesting", "CipherCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

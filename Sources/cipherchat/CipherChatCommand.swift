@@ -5,6 +5,9 @@ struct CipherChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cipherchat",
         abstract: "A self-hosted, terminal-first end-to-end-encrypted messenger.",
-        subcommands: [DemoCommand.self, BenchCommand.self]
+        subcommands: [
+            ServerCommand.self, InitCommand.self, WhoamiCommand.self, FingerprintCommand.self, VerifyCommand.self,
+            TrustCommand.self, SendCommand.self, RecvCommand.self, DemoCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -14,4 +14,6 @@ enum Label {
     static let fileStream = "cipherchat/v1/file-stream"
     static let sealKey = "cipherchat/v1/seal-key"
     static let sealCheck = "cipherchat/v1/seal-check"
+    static let relayAuthentication = "cipherchat/v1/relay-auth"
+    static let storageItem = "cipherchat/v1/storage-item"
 }

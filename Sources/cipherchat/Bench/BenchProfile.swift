@@ -2,7 +2,7 @@
 /// seconds on a 2-core machine; `quick` is a smoke test whose figures are only indicative.
 struct BenchProfile: Sendable {
     let name: String
-    /// AES-GCM seal at each size.
+    /// AES-GCM seal at each size, under each malloc setting.
     let bulk: RunLimits
     /// One RSA-2048 key (about 65 ms each, with a long tail).
     let rsaKey: RunLimits
@@ -14,19 +14,19 @@ struct BenchProfile: Sendable {
     let handshake: RunLimits
     /// Batches of ratchet messages.
     let ratchet: RunLimits
-    /// Whole-file passes of the STREAM encryptor and decryptor.
+    /// Whole-file passes of the STREAM encryptor and decryptor, under each malloc setting.
     let fileStream: RunLimits
     let fileStreamBytes: Int
 
     static let full = BenchProfile(
         name: "full",
-        bulk: RunLimits(minRuns: 15, maxRuns: 400, budget: .seconds(1)),
+        bulk: RunLimits(minRuns: 15, maxRuns: 400, budget: .milliseconds(500)),
         rsaKey: RunLimits(minRuns: 9, maxRuns: 41, budget: .seconds(2)),
         identity: RunLimits(minRuns: 7, maxRuns: 21, budget: .seconds(3)),
         primitive: RunLimits(minRuns: 9, maxRuns: 200, budget: .milliseconds(400)),
         handshake: RunLimits(minRuns: 51, maxRuns: 2001, budget: .seconds(3)),
         ratchet: RunLimits(minRuns: 15, maxRuns: 400, budget: .seconds(1)),
-        fileStream: RunLimits(minRuns: 5, maxRuns: 9, budget: .seconds(3)),
+        fileStream: RunLimits(minRuns: 3, maxRuns: 7, budget: .seconds(2)),
         fileStreamBytes: 256 << 20
     )
 

@@ -5,12 +5,14 @@ import Foundation
 struct BenchReport: Codable, Sendable {
     var machine: MachineInfo
     var profile: String
+    /// Whether the bench could set glibc's malloc thresholds (see `MallocThresholds`).
+    var mallocThresholdsControlled: Bool
     var aesGCMSeal: [BulkSealFigure]?
     var keyGeneration: KeyGenerationFigures?
     var primitives: [PrimitiveFigure]?
     var handshake: HandshakeFigures?
     var ratchet: RatchetFigures?
-    var fileStream: FileStreamFigures?
+    var fileStream: [FileStreamFigures]?
 
     func json() throws -> String {
         let encoder = JSONEncoder()
@@ -30,9 +32,15 @@ struct BenchReport: Codable, Sendable {
         out.row("kernel", machine.kernel)
         out.row("swift", machine.swiftVersion ?? "not given (pass --swift-version)")
         out.note("medians over repeated runs; MB = 10^6 bytes, as openssl speed counts")
+        if !mallocThresholdsControlled {
+            out.note("glibc's mallopt was not found: both malloc settings measure the platform allocator")
+        }
         if let aesGCMSeal {
             out.heading("AES-256-GCM seal (swift-crypto AES.GCM.seal, random nonce per call)")
-            for figure in aesGCMSeal {
+            for (index, figure) in aesGCMSeal.enumerated() {
+                if index == 0 || aesGCMSeal[index - 1].malloc != figure.malloc {
+                    out.note(" malloc: \(figure.malloc.summary)")
+                }
                 out.row(
                     figure.label, Self.format(figure.megabytesPerSecond, "MB/s", decimals: 0),
                     "\(Self.format(figure.medianMicrosecondsPerCall, "µs", decimals: 2)) per call, n=\(figure.samples)"
@@ -79,10 +87,13 @@ struct BenchReport: Codable, Sendable {
             )
             out.row("ping-pong: encrypt + decrypt", Self.format(ratchet.pingPongMedianMicroseconds, "µs", decimals: 2), "DH ratchet step every message")
         }
-        if let fileStream {
-            out.heading("File STREAM (\(fileStream.fileBytes >> 20) MiB in \(fileStream.pieceBytes >> 10) KiB pieces, \(fileStream.chunkBytes >> 10) KiB chunks)")
-            out.row("FileEncryptor append + finish", Self.format(fileStream.encryptMegabytesPerSecond, "MB/s", decimals: 0), "n=\(fileStream.samples)")
-            out.row("FileDecryptor open + finish", Self.format(fileStream.decryptMegabytesPerSecond, "MB/s", decimals: 0))
+        if let fileStream, let first = fileStream.first {
+            out.heading("File STREAM (\(first.fileBytes >> 20) MiB in \(first.pieceBytes >> 10) KiB pieces, \(first.chunkBytes >> 10) KiB chunks)")
+            for figure in fileStream {
+                out.note(" malloc: \(figure.malloc.summary)")
+                out.row("FileEncryptor append + finish", Self.format(figure.encryptMegabytesPerSecond, "MB/s", decimals: 0), "n=\(figure.samples)")
+                out.row("FileDecryptor open + finish", Self.format(figure.decryptMegabytesPerSecond, "MB/s", decimals: 0))
+            }
         }
         return out.text
     }
@@ -104,7 +115,7 @@ private struct TextTable {
     mutating func note(_ text: String) { lines.append(text) }
 
     mutating func row(_ label: String, _ value: String, _ detail: String = "") {
-        let paddedLabel = label.padding(toLength: max(label.count, 38), withPad: " ", startingAt: 0)
+        let paddedLabel = label.padding(toLength: max(label.count, 44), withPad: " ", startingAt: 0)
         let paddedValue = String(repeating: " ", count: max(0, 14 - value.count)) + value
         lines.append("  \(paddedLabel)\(paddedValue)\(detail.isEmpty ? "" : "   " + detail)")
     }

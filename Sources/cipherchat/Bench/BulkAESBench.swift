@@ -5,6 +5,7 @@ import Crypto
 struct BulkSealFigure: Codable, Sendable {
     /// What was sealed per measured unit, e.g. "64 KiB" or "1 MiB as 16 x 64 KiB".
     var label: String
+    var malloc: MallocThresholds
     var bytes: Int
     /// Bytes per call of `AES.GCM.seal`.
     var bytesPerCall: Int
@@ -17,7 +18,16 @@ enum BulkAESBench {
     static let sizes = [1 << 10, 64 << 10, 1 << 20]
     static let chunkSize = 64 << 10
 
+    /// Every size under each malloc setting; leaves glibc's default thresholds in force.
     static func run(limits: RunLimits) throws -> [BulkSealFigure] {
+        defer { MallocThresholds.glibcDefault.apply() }
+        return try MallocThresholds.allCases.flatMap { malloc in
+            malloc.apply()
+            return try run(malloc: malloc, limits: limits)
+        }
+    }
+
+    private static func run(malloc: MallocThresholds, limits: RunLimits) throws -> [BulkSealFigure] {
         let key = SymmetricKey(size: .bits256)
         var figures: [BulkSealFigure] = []
         for size in sizes {
@@ -30,16 +40,16 @@ enum BulkAESBench {
                 }
                 samples.append(elapsed, operations: callsPerSample)
             }
-            figures.append(figure(label: label(size), bytes: size, bytesPerCall: size, calls: 1, samples: samples))
+            figures.append(figure(label: label(size), malloc: malloc, bytes: size, bytesPerCall: size, calls: 1, samples: samples))
         }
-        figures.append(try chunkedMegabyte(key: key, limits: limits))
+        figures.append(try chunkedMegabyte(key: key, malloc: malloc, limits: limits))
         return figures
     }
 
-    /// One 1 MiB buffer sealed as sixteen 64 KiB calls over slices of one input buffer. Each
-    /// output stays under glibc's mmap threshold, so the allocator reuses the same memory
-    /// instead of mapping and unmapping (and zero-filling) a fresh 1 MiB region per call.
-    private static func chunkedMegabyte(key: SymmetricKey, limits: RunLimits) throws -> BulkSealFigure {
+    /// One 1 MiB buffer sealed as sixteen 64 KiB calls over slices of one reused input buffer:
+    /// each output stays under glibc's default mmap threshold, so no call maps and unmaps (and
+    /// the kernel zero-fills) a fresh 1 MiB region. swift-crypto allocates every output itself.
+    private static func chunkedMegabyte(key: SymmetricKey, malloc: MallocThresholds, limits: RunLimits) throws -> BulkSealFigure {
         let size = 1 << 20
         let input = [UInt8](repeating: 0x5a, count: size)
         let chunks = size / chunkSize
@@ -54,12 +64,12 @@ enum BulkAESBench {
             }
             samples.append(elapsed, operations: buffersPerSample)
         }
-        return figure(label: "1 MiB as 16 x 64 KiB", bytes: size, bytesPerCall: chunkSize, calls: chunks, samples: samples)
+        return figure(label: "1 MiB as 16 x 64 KiB", malloc: malloc, bytes: size, bytesPerCall: chunkSize, calls: chunks, samples: samples)
     }
 
-    private static func figure(label: String, bytes: Int, bytesPerCall: Int, calls: Int, samples: SampleSet) -> BulkSealFigure {
+    private static func figure(label: String, malloc: MallocThresholds, bytes: Int, bytesPerCall: Int, calls: Int, samples: SampleSet) -> BulkSealFigure {
         BulkSealFigure(
-            label: label, bytes: bytes, bytesPerCall: bytesPerCall,
+            label: label, malloc: malloc, bytes: bytes, bytesPerCall: bytesPerCall,
             medianMicrosecondsPerCall: samples.median / Double(calls) * 1e6,
             megabytesPerSecond: megabytesPerSecond(bytes: bytes, seconds: samples.median),
             samples: samples.count

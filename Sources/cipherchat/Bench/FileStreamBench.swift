@@ -3,6 +3,7 @@ import CipherCore
 /// STREAM file encryption (AES-256-GCM per 64 KiB chunk, plus the SHA-256 of the whole file
 /// that goes into the manifest), fed in 64 KiB pieces as a file reader would, output discarded.
 struct FileStreamFigures: Codable, Sendable {
+    var malloc: MallocThresholds
     var fileBytes: Int
     var pieceBytes: Int
     var chunkBytes: Int
@@ -16,14 +17,25 @@ struct FileStreamFigures: Codable, Sendable {
 enum FileStreamBench {
     static let pieceBytes = 64 << 10
 
-    static func run(parties: BenchParties, fileBytes: Int, limits: RunLimits) throws -> FileStreamFigures {
+    /// One pass under each malloc setting; leaves glibc's default thresholds in force.
+    static func run(random: some RandomSource, fileBytes: Int, limits: RunLimits) throws -> [FileStreamFigures] {
+        defer { MallocThresholds.glibcDefault.apply() }
+        return try MallocThresholds.allCases.map { malloc in
+            malloc.apply()
+            return try run(random: random, malloc: malloc, fileBytes: fileBytes, limits: limits)
+        }
+    }
+
+    private static func run(
+        random: some RandomSource, malloc: MallocThresholds, fileBytes: Int, limits: RunLimits
+    ) throws -> FileStreamFigures {
         let piece = [UInt8](repeating: 0xc3, count: pieceBytes)
         let pieces = fileBytes / pieceBytes
 
         var encryptSamples = SampleSet()
         try limits.run {
             let (_, elapsed) = try timeOnce {
-                var encryptor = FileEncryptor(random: parties.random)
+                var encryptor = FileEncryptor(random: random)
                 for _ in 0..<pieces {
                     try encryptor.append(piece) { chunk in blackHole(chunk) }
                 }
@@ -33,7 +45,7 @@ enum FileStreamBench {
         }
 
         // Encrypted once, kept in memory, so the decryption figure has no encryption in it.
-        var encryptor = FileEncryptor(random: parties.random)
+        var encryptor = FileEncryptor(random: random)
         var chunks: [[UInt8]] = []
         chunks.reserveCapacity(pieces + 1)
         for _ in 0..<pieces {
@@ -55,7 +67,7 @@ enum FileStreamBench {
         }
 
         return FileStreamFigures(
-            fileBytes: pieces * pieceBytes, pieceBytes: pieceBytes, chunkBytes: manifest.chunkSize,
+            malloc: malloc, fileBytes: pieces * pieceBytes, pieceBytes: pieceBytes, chunkBytes: manifest.chunkSize,
             encryptMegabytesPerSecond: megabytesPerSecond(bytes: pieces * pieceBytes, seconds: encryptSamples.median),
             decryptMegabytesPerSecond: megabytesPerSecond(bytes: pieces * pieceBytes, seconds: decryptSamples.median),
             samples: encryptSamples.count

@@ -1,0 +1,135 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+extension ChatClient {
+    func contact(_ username: String) throws -> Contact? {
+        try store.item("contact", username).map(Contact.decode)
+    }
+
+    /// Every contact, for `/who` and listings.
+    public func contacts() throws -> [(username: String, fingerprint: Fingerprint, verified: Bool, identityChanged: Bool)] {
+        try store.items("contact").map { item in
+            let contact = try Contact.decode(item.value)
+            return (contact.username, try contact.publicIdentity().fingerprint, contact.verified, contact.pendingIdentity != nil)
+        }
+    }
+
+    /// Fetches `username`'s bundle from the relay and checks it against the pinned identity,
+    /// pinning it on first use. Throws `identityChanged` (recording the new identity) on a change.
+    func fetchBundle(_ username: String) async throws -> PrekeyBundle {
+        var fetch = WireFetchBundle()
+        fetch.username = username
+        let reply = try await requestOnCurrentLink(.fetchBundle(fetch))
+        guard case .bundle(let wire) = reply.body, wire.username == username else { throw RelayError.unexpectedReply }
+        let bundle = try PrekeyBundle(wire: wire.bundle)
+        try checkIdentity(bundle.identity, of: username)
+        return bundle
+    }
+
+    /// Pins on first use; refuses (and records) a different identity for a known contact.
+    @discardableResult
+    func checkIdentity(_ presented: PublicIdentity, of username: String) throws -> Contact {
+        let presentedHex = Hex.encode(presented.serialized)
+        guard var known = try contact(username) else {
+            let contact = Contact(username: username, identity: presentedHex, verified: false, pendingIdentity: nil)
+            var changes = StoreChanges()
+            changes.put("contact", username, try contact.encoded())
+            try store.commit(changes)
+            return contact
+        }
+        let pinned = try known.publicIdentity()
+        guard pinned.fingerprint == presented.fingerprint else {
+            known.pendingIdentity = presentedHex
+            var changes = StoreChanges()
+            changes.put("contact", username, try known.encoded())
+            try store.commit(changes)
+            throw ClientError.identityChanged(
+                username: username, pinned: pinned.fingerprint.displayString, presented: presented.fingerprint.displayString
+            )
+        }
+        return known
+    }
+
+    /// The safety number with `username` (fetching and pinning their identity if unknown), and
+    /// their fingerprint.
+    public func safetyNumber(with username: String) async throws -> (SafetyNumber, Fingerprint) {
+        let identity: PublicIdentity
+        if let known = try contact(username) {
+            identity = try known.publicIdentity()
+        } else {
+            identity = try await fetchBundle(username).identity
+        }
+        return (
+            SafetyNumber(local: self.identity.publicIdentity, localUsername: self.username, remote: identity, remoteUsername: username),
+            identity.fingerprint
+        )
+    }
+
+    /// Marks `username` verified when `number` is the safety number (with or without spaces).
+    public func verify(_ username: String, safetyNumber number: String) async throws -> Bool {
+        guard var known = try contact(username) else {
+            _ = try await safetyNumber(with: username)
+            return try await verify(username, safetyNumber: number)
+        }
+        let expected = SafetyNumber(
+            local: identity.publicIdentity, localUsername: self.username, remote: try known.publicIdentity(), remoteUsername: username
+        )
+        guard expected.matches(number) else { return false }
+        known.verified = true
+        var changes = StoreChanges()
+        changes.put("contact", username, try known.encoded())
+        try store.commit(changes)
+        return true
+    }
+
+    /// Accepts `username`'s changed identity: it becomes the pinned one (unverified), the old
+    /// session is dropped, and messages held back because of the change are processed.
+    /// Returns false when there was no change to accept.
+    public func trust(_ username: String) async throws -> Bool {
+        guard var known = try contact(username), let pending = known.pendingIdentity else { return false }
+        known.identity = pending
+        known.pendingIdentity = nil
+        known.verified = false
+        var changes = StoreChanges()
+        changes.put("contact", username, try known.encoded())
+        changes.delete("session", username)
+        try store.commit(changes)
+        for (name, value) in try store.items("held") {
+            let held = try HeldDelivery.fromJSON(value)
+            guard held.sender == username else { continue }
+            var cleanup = StoreChanges()
+            cleanup.delete("held", name)
+            try store.commit(cleanup)
+            await process(held.delivery)
+        }
+        return true
+    }
+}
+
+/// A delivery kept back because its sender's identity changed, until the user decides.
+struct HeldDelivery: Codable {
+    var sender: String
+    var deliveryID: UInt64
+    var clientMessageID: String
+    var acceptedAt: UInt64
+    var envelope: String
+
+    init(_ delivery: WireDelivery) {
+        sender = delivery.sender
+        deliveryID = delivery.deliveryID
+        clientMessageID = Hex.encode(delivery.clientMessageID)
+        acceptedAt = delivery.acceptedAtMs
+        envelope = Hex.encode(delivery.envelope)
+    }
+
+    var delivery: WireDelivery {
+        var delivery = WireDelivery()
+        delivery.sender = sender
+        delivery.deliveryID = deliveryID
+        delivery.clientMessageID = Data(Hex.decode(clientMessageID) ?? [])
+        delivery.acceptedAtMs = acceptedAt
+        delivery.envelope = Data(Hex.decode(envelope) ?? [])
+        return delivery
+    }
+}

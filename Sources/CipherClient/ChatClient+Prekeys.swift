@@ -1,0 +1,90 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+extension ChatClient {
+    static var nowSeconds: UInt64 { UInt64(Date().timeIntervalSince1970) }
+    static var nowMilliseconds: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The first signed, post-quantum and one-time prekeys, stored and then published.
+    func publishInitialPrekeys(on link: RelayLink) async throws {
+        let signed = try SignedPrekeyPair.generate(id: 1, createdAt: Self.nowSeconds, identity: identity, random: random)
+        let postQuantum = try PostQuantumPrekeyPair.generate(id: 1, createdAt: Self.nowSeconds, identity: identity, random: random)
+        var changes = StoreChanges()
+        changes.put("signed-prekey", "1", try StoredSignedPrekey(signed).jsonBytes())
+        changes.put("pq-prekey", "1", try StoredPostQuantumPrekey(postQuantum).jsonBytes())
+        let oneTime = try makeOneTimePrekeys(&changes)
+        try store.commit(changes)
+        try store.setSetting("current_signed_prekey", "1")
+        try store.setSetting("current_pq_prekey", "1")
+        var publish = WirePublishPrekeys()
+        publish.signedPrekey = signed.publicPrekey.wire
+        publish.postQuantumPrekey = postQuantum.publicPrekey.wire
+        publish.oneTimePrekeys = oneTime.map(\.publicPrekey.wire)
+        _ = try await link.request(.publishPrekeys(publish))
+    }
+
+    /// A batch of one-time prekeys with fresh ids, added to `changes`.
+    private func makeOneTimePrekeys(_ changes: inout StoreChanges) throws -> [OneTimePrekeyPair] {
+        let first = UInt32(try store.setting("next_one_time_prekey") ?? "1") ?? 1
+        let batch = try OneTimePrekeyPair.generateBatch(firstID: first, count: Self.oneTimePrekeyBatch, random: random)
+        for pair in batch { changes.put("one-time-prekey", String(pair.publicPrekey.id), pair.privateKeyBytes) }
+        try store.setSetting("next_one_time_prekey", String(first &+ UInt32(Self.oneTimePrekeyBatch)))
+        return batch
+    }
+
+    /// Rotates the signed and post-quantum prekeys when due, drops those past their grace
+    /// period, and tops up one-time prekeys; failures are retried at the next connection.
+    func maintainPrekeys(on link: RelayLink) async {
+        do {
+            var publish = WirePublishPrekeys()
+            var changes = StoreChanges()
+            let now = Self.nowSeconds
+            let currentID = try store.setting("current_signed_prekey") ?? "1"
+            let current = try signedPrekey(id: UInt32(currentID) ?? 1)
+            if let current, SignedPrekeyPair.isDueForRotation(createdAt: current.publicPrekey.createdAt, now: now, interval: Self.signedPrekeyRotationSeconds) {
+                let nextID = current.publicPrekey.id &+ 1
+                let signed = try SignedPrekeyPair.generate(id: nextID, createdAt: now, identity: identity, random: random)
+                let postQuantum = try PostQuantumPrekeyPair.generate(id: nextID, createdAt: now, identity: identity, random: random)
+                changes.put("signed-prekey", String(nextID), try StoredSignedPrekey(signed).jsonBytes())
+                changes.put("pq-prekey", String(nextID), try StoredPostQuantumPrekey(postQuantum).jsonBytes())
+                publish.signedPrekey = signed.publicPrekey.wire
+                publish.postQuantumPrekey = postQuantum.publicPrekey.wire
+                try store.setSetting("current_signed_prekey", String(nextID))
+                try store.setSetting("current_pq_prekey", String(nextID))
+            }
+            for (name, value) in try store.items("signed-prekey") where name != currentID {
+                let stored = try StoredSignedPrekey.fromJSON(value)
+                if let pair = try? stored.pair(owner: identity.publicIdentity),
+                   now > pair.publicPrekey.createdAt + Self.signedPrekeyRotationSeconds + Self.signedPrekeyGraceSeconds {
+                    changes.delete("signed-prekey", name)
+                    changes.delete("pq-prekey", name)
+                }
+            }
+            if try store.items("one-time-prekey").count < Self.oneTimePrekeyBatch / 2 {
+                publish.oneTimePrekeys = try makeOneTimePrekeys(&changes).map(\.publicPrekey.wire)
+            }
+            try store.commit(changes)
+            if publish.hasSignedPrekey || !publish.oneTimePrekeys.isEmpty {
+                _ = try await link.request(.publishPrekeys(publish))
+            }
+        } catch {
+            logger.warning("prekey maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func signedPrekey(id: UInt32) throws -> SignedPrekeyPair? {
+        try store.item("signed-prekey", String(id)).map { try StoredSignedPrekey.fromJSON($0).pair(owner: identity.publicIdentity) }
+    }
+
+    func postQuantumPrekey(id: UInt32) throws -> PostQuantumPrekeyPair? {
+        try store.item("pq-prekey", String(id)).map { try StoredPostQuantumPrekey.fromJSON($0).pair(owner: identity.publicIdentity) }
+    }
+
+    func currentSignedPrekey() throws -> SignedPrekeyPair {
+        guard let id = UInt32(try store.setting("current_signed_prekey") ?? ""), let pair = try signedPrekey(id: id) else {
+            throw ClientError.storeCorrupted
+        }
+        return pair
+    }
+}

@@ -1,0 +1,97 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+extension ChatClient {
+    /// Encrypts `text` for `recipient` and returns once the relay has stored it durably. The
+    /// envelope waits in the outbox meanwhile, and is resent after a reconnect.
+    @discardableResult
+    public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
+        guard Self.isValidUsername(recipient) else { throw ClientError.invalidUsername(recipient) }
+        guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        var (session, contact) = try await sessionForSending(to: recipient)
+        let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
+        let envelope = try session.encrypt(payload)
+        let entry = OutboxEntry(
+            clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
+        )
+        let record = ChatRecord(
+            id: Hex.encode(payload.messageID), from: username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
+            receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "text", text: text, verified: contact.verified
+        )
+        var changes = StoreChanges()
+        changes.put("session", recipient, session.serializedState())
+        changes.outboxAdds.append(entry)
+        changes.history.append((record.id, try record.jsonBytes()))
+        try store.commit(changes)
+        try await deliver(entry)
+        return record
+    }
+
+    /// The session to send on, started from a fetched bundle when there is none.
+    private func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
+        if let known = try contact(recipient), known.pendingIdentity == nil,
+           let state = try store.item("session", recipient) {
+            try checkPolicy(known)
+            return (try Session(serializedState: state), known)
+        }
+        let bundle = try await fetchBundle(recipient)
+        let known = try checkIdentity(bundle.identity, of: recipient)
+        try checkPolicy(known)
+        let session = try Session.initiate(identity: identity, signedPrekey: try currentSignedPrekey(), bundle: bundle, random: random)
+        return (session, known)
+    }
+
+    private func checkPolicy(_ contact: Contact) throws {
+        if contact.pendingIdentity != nil {
+            let pinned = try contact.publicIdentity().fingerprint.displayString
+            let presented = try contact.pendingIdentity.flatMap(Hex.decode).map { try PublicIdentity(serialized: $0) }
+            throw ClientError.identityChanged(username: contact.username, pinned: pinned, presented: presented?.fingerprint.displayString ?? "?")
+        }
+        if try trustPolicy == .verifiedOnly, !contact.verified { throw ClientError.contactNotVerified(contact.username) }
+    }
+
+    /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
+    /// removes it from the outbox and is thrown.
+    func deliver(_ entry: OutboxEntry) async throws {
+        var send = WireSendEnvelope()
+        send.recipient = entry.recipient
+        send.clientMessageID = Data(entry.clientMessageID)
+        send.envelope = Data(entry.envelope)
+        while true {
+            do {
+                let reply = try await requestOnCurrentLink(.send(send))
+                guard case .sendAccepted = reply.body else { throw RelayError.unexpectedReply }
+                var changes = StoreChanges()
+                changes.outboxRemovals.append(entry.clientMessageID)
+                try store.commit(changes)
+                return
+            } catch let error as RelayError where error.code == .rateLimited {
+                try await Task.sleep(for: .milliseconds(Int(max(error.retryAfterMilliseconds, 10))))
+            } catch let error as RelayError where error == .connectionClosed || error.code == .internal {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch let error as RelayError {
+                var changes = StoreChanges()
+                changes.outboxRemovals.append(entry.clientMessageID)
+                try store.commit(changes)
+                throw ClientError.relay(error)
+            }
+        }
+    }
+
+    /// Resends what the relay had not acknowledged when the last connection ended.
+    func resendOutbox(on link: RelayLink) async {
+        guard let entries = try? store.outbox() else { return }
+        for entry in entries {
+            do {
+                try await deliver(entry)
+            } catch {
+                eventSink.yield(.warning("a message to \(entry.recipient) was not delivered: \(error)"))
+            }
+        }
+    }
+
+    func requestOnCurrentLink(_ body: WireClientFrame.OneOf_Body) async throws -> WireServerFrame {
+        try await currentLink().request(body)
+    }
+}

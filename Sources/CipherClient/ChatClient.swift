@@ -1,0 +1,217 @@
+import CipherCore
+import CipherNIO
+import CipherWire
+import Foundation
+import Logging
+
+/// The client library: one user's identity, contacts and sessions, kept in the sealed local
+/// store, and a connection to the relay that reconnects by itself (exponential backoff with
+/// jitter) and resends what the relay has not acknowledged.
+public actor ChatClient {
+    public nonisolated let username: String
+    public nonisolated let identity: PrivateIdentity
+    public nonisolated let endpoint: ServerEndpoint
+    public nonisolated let events: AsyncStream<ClientEvent>
+    let eventSink: AsyncStream<ClientEvent>.Continuation
+    let store: ClientStore
+    let trust: RelayTLS.ServerTrust
+    let random = SystemRandomSource()
+    let logger: Logger
+    var link: RelayLink?
+    var linkWaiters: [CheckedContinuation<RelayLink, any Error>] = []
+    var connectionTask: Task<Void, Never>?
+    var stopped = false
+    var lastQueuedCount = 0
+
+    /// How many one-time prekeys to keep published.
+    static let oneTimePrekeyBatch = 100
+    /// Signed prekeys rotate weekly; an old one is kept a month for messages still in flight.
+    static let signedPrekeyRotationSeconds: UInt64 = 7 * 86_400
+    static let signedPrekeyGraceSeconds: UInt64 = 30 * 86_400
+
+    init(store: ClientStore, identity: PrivateIdentity, username: String, endpoint: ServerEndpoint,
+         trust: RelayTLS.ServerTrust, logger: Logger) {
+        self.store = store
+        self.identity = identity
+        self.username = username
+        self.endpoint = endpoint
+        self.trust = trust
+        self.logger = logger
+        (events, eventSink) = AsyncStream.makeStream(of: ClientEvent.self)
+    }
+
+    /// Makes a new identity in `home`, registers `username` with the relay and publishes prekeys.
+    public static func create(
+        home: String, passphrase: String, endpoint: ServerEndpoint, username: String, trust: RelayTLS.ServerTrust,
+        keySize: PrivateIdentity.KeySize = .bits2048, kdf: PassphraseKDF = .defaultScrypt,
+        logger: Logger = Logger(label: "cipherchat.client")
+    ) async throws -> ChatClient {
+        guard isValidUsername(username) else { throw ClientError.invalidUsername(username) }
+        // Check the relay is reachable and trusted before anything is written.
+        let probe = try await connectLink(endpoint: endpoint, trust: trust)
+        let identity = try PrivateIdentity.generate(keySize: keySize)
+        let store = try ClientStore.create(home: home, passphrase: passphrase, settings: [
+            "username": username,
+            "server": endpoint.description,
+            "trust": trust.settingValue,
+            "trust_policy": TrustPolicy.trustOnFirstUse.rawValue,
+        ], kdf: kdf)
+        var changes = StoreChanges()
+        changes.put("identity", "self", identity.serialized())
+        try store.commit(changes)
+        let client = ChatClient(store: store, identity: identity, username: username, endpoint: endpoint, trust: trust, logger: logger)
+        do {
+            _ = try await probe.authenticate(.register, username: username, identity: identity)
+            try await client.publishInitialPrekeys(on: probe)
+        } catch {
+            // Leave no half-made identity behind: a retry with another name must be possible.
+            await probe.close()
+            try? FileManager.default.removeItem(atPath: (home as NSString).appendingPathComponent(ClientStore.fileName))
+            throw error
+        }
+        await probe.close()
+        return client
+    }
+
+    /// Opens the identity in `home`.
+    public static func open(home: String, passphrase: String, logger: Logger = Logger(label: "cipherchat.client")) throws -> ChatClient {
+        let store = try ClientStore.open(home: home, passphrase: passphrase)
+        guard let username = try store.setting("username"), let server = try store.setting("server"),
+              let trustValue = try store.setting("trust"), let trust = RelayTLS.ServerTrust(settingValue: trustValue),
+              let identityBytes = try store.item("identity", "self") else {
+            throw ClientError.storeCorrupted
+        }
+        return ChatClient(
+            store: store, identity: try PrivateIdentity(serialized: identityBytes), username: username,
+            endpoint: try ServerEndpoint(server), trust: trust, logger: logger
+        )
+    }
+
+    static func isValidUsername(_ name: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+        return (1...32).contains(name.count) && name.allSatisfy { allowed.contains($0) }
+    }
+
+    public nonisolated var fingerprint: Fingerprint { identity.publicIdentity.fingerprint }
+
+    public var trustPolicy: TrustPolicy {
+        get throws { try store.setting("trust_policy").flatMap(TrustPolicy.init(rawValue:)) ?? .trustOnFirstUse }
+    }
+
+    public func setTrustPolicy(_ policy: TrustPolicy) throws {
+        try store.setSetting("trust_policy", policy.rawValue)
+    }
+
+    // MARK: Connection
+
+    static func connectLink(endpoint: ServerEndpoint, trust: RelayTLS.ServerTrust) async throws -> RelayLink {
+        do {
+            return try await RelayLink.connect(host: endpoint.host, port: endpoint.port, trust: trust)
+        } catch let error as RelayError {
+            throw error
+        } catch {
+            // A TLS failure under a pin is a changed certificate: say so plainly.
+            if case .pinned = trust, "\(error)".contains("handshakeFailed") || "\(error)".contains("SSL") {
+                throw ClientError.serverCertificateChanged
+            }
+            throw error
+        }
+    }
+
+    /// Starts keeping a connection to the relay; returns once the first login succeeded.
+    public func start() async throws {
+        guard connectionTask == nil else { return }
+        stopped = false
+        let first = try await login()
+        install(first)
+        connectionTask = Task { await self.maintain(first) }
+    }
+
+    /// Closes the connection and stops reconnecting.
+    public func stop() async {
+        stopped = true
+        connectionTask?.cancel()
+        connectionTask = nil
+        await link?.close()
+        link = nil
+        for waiter in linkWaiters { waiter.resume(throwing: CancellationError()) }
+        linkWaiters.removeAll()
+        eventSink.finish()
+    }
+
+    private func login() async throws -> RelayLink {
+        let newLink = try await Self.connectLink(endpoint: endpoint, trust: trust)
+        do {
+            let welcome = try await newLink.authenticate(.login, username: username, identity: identity)
+            lastQueuedCount = Int(welcome.queued)
+            eventSink.yield(.connected(queued: Int(welcome.queued)))
+            return newLink
+        } catch {
+            await newLink.close()
+            throw error
+        }
+    }
+
+    private func install(_ newLink: RelayLink) {
+        link = newLink
+        for waiter in linkWaiters { waiter.resume(returning: newLink) }
+        linkWaiters.removeAll()
+    }
+
+    /// The current connection, waiting for the next one when there is none.
+    func currentLink() async throws -> RelayLink {
+        if let link { return link }
+        if stopped { throw CancellationError() }
+        return try await withCheckedThrowingContinuation { linkWaiters.append($0) }
+    }
+
+    /// Serves one connection after another until stopped.
+    private func maintain(_ first: RelayLink) async {
+        var current: RelayLink? = first
+        var attempt = 0
+        while !stopped, !Task.isCancelled {
+            if let active = current {
+                attempt = 0
+                await serve(active)
+                if link === active { link = nil }
+                current = nil
+            }
+            guard !stopped else { break }
+            let delay = Self.backoff(attempt: attempt)
+            eventSink.yield(.disconnected(retryInSeconds: delay))
+            try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            attempt += 1
+            do {
+                let next = try await login()
+                install(next)
+                current = next
+            } catch {
+                logger.debug("reconnect failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// 0.25 s doubling to 30 s, with full jitter: reconnecting clients do not stampede.
+    static func backoff(attempt: Int) -> Double {
+        let ceiling = min(30, 0.25 * pow(2, Double(min(attempt, 10))))
+        return Double.random(in: ceiling / 2...ceiling)
+    }
+
+    /// Handles one connection's events until it closes.
+    private func serve(_ active: RelayLink) async {
+        Task { await self.maintainPrekeys(on: active) }
+        Task { await self.resendOutbox(on: active) }
+        for await event in active.events {
+            switch event {
+            case .delivery(let delivery):
+                await handle(delivery, on: active)
+            case .prekeysLow:
+                await maintainPrekeys(on: active)
+            case .goingAway:
+                await active.close()
+            case .closed:
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import CipherCore
+import Foundation
+import GRDB
+
+/// The client's local store: one SQLite file in the user's home directory (`client.db`).
+/// Settings that are not secret (the relay's address and certificate pin, the username) are
+/// stored plainly; every secret (the identity, prekey private keys, sessions, contacts,
+/// history) is an item sealed with the `StorageKey`, which is itself sealed under the
+/// passphrase (PROTOCOL.md 4.3 and 4.5).
+final class ClientStore: Sendable {
+    private let database: DatabaseQueue
+    private let storageKey: StorageKey
+    private let random = SystemRandomSource()
+
+    static let fileName = "client.db"
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-settings-items-history-outbox") { db in
+            try db.create(table: "setting") { table in
+                table.primaryKey("name", .text)
+                table.column("value", .text).notNull()
+            }
+            try db.create(table: "item") { table in
+                table.column("kind", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("sealed", .blob).notNull()
+                table.primaryKey(["kind", "name"])
+            }
+            try db.create(table: "history") { table in
+                table.autoIncrementedPrimaryKey("sequence")
+                table.column("message_id", .text).notNull().unique()
+                table.column("sealed", .blob).notNull()
+            }
+            try db.create(table: "outbox") { table in
+                table.primaryKey("client_message_id", .blob)
+                table.column("recipient", .text).notNull()
+                table.column("envelope", .blob).notNull()
+                table.column("created_at", .integer).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// Creates a new store; fails if one exists in `home`.
+    static func create(home: String, passphrase: String, settings: [String: String], kdf: PassphraseKDF) throws -> ClientStore {
+        let path = (home as NSString).appendingPathComponent(fileName)
+        guard !FileManager.default.fileExists(atPath: path) else { throw ClientError.alreadyInitialized(home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let random = SystemRandomSource()
+        let key = StorageKey.generate(random: random)
+        let sealedKey = try SealedContainer.seal(key.bytes, passphrase: passphrase, context: "cipherchat/v1/storage-key", kdf: kdf, random: random)
+        let database = try openDatabase(path: path)
+        try database.write { db in
+            for (name, value) in settings { try setSetting(db, name, value) }
+            try setSetting(db, "storage_key", Hex.encode(sealedKey))
+        }
+        _ = try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        return ClientStore(database: database, storageKey: key)
+    }
+
+    /// Opens the store in `home`; the passphrase unseals the storage key.
+    static func open(home: String, passphrase: String) throws -> ClientStore {
+        let path = (home as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else { throw ClientError.notInitialized(home) }
+        let database = try openDatabase(path: path)
+        guard let sealedHex = try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'storage_key'") }),
+              let sealed = Hex.decode(sealedHex) else {
+            throw ClientError.storeCorrupted
+        }
+        let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: "cipherchat/v1/storage-key")
+        return ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes))
+    }
+
+    private static func openDatabase(path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        try migrator.migrate(database)
+        return database
+    }
+
+    private init(database: DatabaseQueue, storageKey: StorageKey) {
+        self.database = database
+        self.storageKey = storageKey
+    }
+
+    // MARK: Settings (not secret)
+
+    func setting(_ name: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = ?", arguments: [name]) }
+    }
+
+    func setSetting(_ name: String, _ value: String) throws {
+        try database.write { db in try Self.setSetting(db, name, value) }
+    }
+
+    private static func setSetting(_ db: Database, _ name: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
+    }
+
+    // MARK: Sealed items
+
+    /// The item's plaintext, or nil when absent.
+    func item(_ kind: String, _ name: String) throws -> [UInt8]? {
+        guard let sealed = try database.read({ db in
+            try Data.fetchOne(db, sql: "SELECT sealed FROM item WHERE kind = ? AND name = ?", arguments: [kind, name])
+        }) else { return nil }
+        return try storageKey.open(Array(sealed), context: "\(kind)/\(name)")
+    }
+
+    func items(_ kind: String) throws -> [(name: String, value: [UInt8])] {
+        let rows = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, sealed FROM item WHERE kind = ? ORDER BY name", arguments: [kind])
+        }
+        return try rows.map { row in
+            let name: String = row["name"]
+            let sealed: Data = row["sealed"]
+            return (name, try storageKey.open(Array(sealed), context: "\(kind)/\(name)"))
+        }
+    }
+
+    /// Writes several items, deletions and outbox changes in one transaction, so that, for
+    /// example, a session's new state and the envelope it produced are stored together.
+    func commit(_ changes: StoreChanges) throws {
+        let sealedPuts = try changes.puts.map { put in
+            (put.kind, put.name, Data(try storageKey.seal(put.value, context: "\(put.kind)/\(put.name)", random: random)))
+        }
+        let sealedHistory = try changes.history.map { entry in
+            (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
+        }
+        try database.write { db in
+            for (kind, name, sealed) in sealedPuts {
+                try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
+            }
+            for deletion in changes.deletions {
+                try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
+            }
+            for (messageID, sealed) in sealedHistory {
+                try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
+            }
+            for entry in changes.outboxAdds {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
+                )
+            }
+            for id in changes.outboxRemovals {
+                try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
+            }
+        }
+    }
+
+    func outbox() throws -> [OutboxEntry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT client_message_id, recipient, envelope, created_at FROM outbox ORDER BY created_at, rowid")
+                .map { row in
+                    OutboxEntry(
+                        clientMessageID: Array(row["client_message_id"] as Data), recipient: row["recipient"],
+                        envelope: Array(row["envelope"] as Data), createdAt: row["created_at"]
+                    )
+                }
+        }
+    }
+
+    func history(limit: Int) throws -> [[UInt8]] {
+        let rows = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT message_id, sealed FROM history ORDER BY sequence DESC LIMIT ?", arguments: [limit])
+        }
+        return try rows.reversed().map { row in
+            let id: String = row["message_id"]
+            return try storageKey.open(Array(row["sealed"] as Data), context: "history/\(id)")
+        }
+    }
+}
+
+struct OutboxEntry: Sendable, Hashable {
+    let clientMessageID: [UInt8]
+    let recipient: String
+    let envelope: [UInt8]
+    let createdAt: Int64
+}
+
+/// A batch of store writes applied in one transaction.
+struct StoreChanges {
+    var puts: [(kind: String, name: String, value: [UInt8])] = []
+    var deletions: [(kind: String, name: String)] = []
+    var history: [(messageID: String, record: [UInt8])] = []
+    var outboxAdds: [OutboxEntry] = []
+    var outboxRemovals: [[UInt8]] = []
+
+    mutating func put(_ kind: String, _ name: String, _ value: [UInt8]) {
+        puts.append((kind, name, value))
+    }
+
+    mutating func delete(_ kind: String, _ name: String) {
+        deletions.append((kind, name))
+    }
+}

@@ -1,0 +1,54 @@
+import CipherCore
+import Foundation
+
+/// A correspondent as this client knows them: the identity pinned on first use, whether the
+/// user verified it by safety number, and a changed identity awaiting `trust`.
+struct Contact: Codable, Sendable, Hashable {
+    var username: String
+    /// The pinned `PublicIdentity` encoding, hex.
+    var identity: String
+    var verified: Bool
+    /// A different identity this contact presented, refused until the user trusts it.
+    var pendingIdentity: String?
+
+    func publicIdentity() throws -> PublicIdentity {
+        guard let bytes = Hex.decode(identity) else { throw ClientError.storeCorrupted }
+        return try PublicIdentity(serialized: bytes)
+    }
+
+    func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+
+    static func decode(_ bytes: [UInt8]) throws -> Contact {
+        try JSONDecoder().decode(Contact.self, from: Data(bytes))
+    }
+}
+
+/// Who the client will send to (PROTOCOL.md 12.6).
+public enum TrustPolicy: String, Sendable, CaseIterable {
+    /// Pin a contact's identity the first time it is seen; refuse a change until trusted.
+    case trustOnFirstUse = "tofu"
+    /// Send only to contacts verified by safety number.
+    case verifiedOnly = "verified"
+}
+
+/// A message as the client shows it and keeps it in its history.
+public struct ChatRecord: Codable, Sendable, Hashable {
+    public let id: String
+    public let from: String
+    public let to: String
+    public let sentAtMilliseconds: UInt64
+    public let receivedAtMilliseconds: UInt64
+    public let kind: String
+    public let text: String
+    public let verified: Bool
+}
+
+/// What a running client reports.
+public enum ClientEvent: Sendable, Hashable {
+    case message(ChatRecord)
+    case warning(String)
+    case connected(queued: Int)
+    case disconnected(retryInSeconds: Double)
+    /// One delivery from the relay was handled (shown, dropped as a repeat, or refused).
+    case deliveryHandled
+}

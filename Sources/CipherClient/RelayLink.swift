@@ -1,0 +1,194 @@
+import CipherCore
+import CipherNIO
+import CipherWire
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One TLS connection to the relay (PROTOCOL.md 12): requests matched to replies by request id,
+/// and everything the relay sends unasked (deliveries, notices) on `events`.
+public actor RelayLink {
+    public enum Event: Sendable {
+        case delivery(WireDelivery)
+        case prekeysLow(remaining: Int)
+        case goingAway
+        case closed
+    }
+
+    public nonisolated let events: AsyncStream<Event>
+    private let eventSink: AsyncStream<Event>.Continuation
+    private let channel: any Channel
+    private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
+    private var pending: [UInt64: CheckedContinuation<WireServerFrame, any Error>] = [:]
+    private var nextRequestID: UInt64 = 1
+    private var challenge: CheckedContinuation<[UInt8], any Error>?
+    private var receivedNonce: [UInt8]?
+    private var isClosed = false
+
+    /// Connects, completes the TLS handshake (refused unless the relay is trusted), and starts
+    /// reading. `maxFrameSize` bounds what the relay may send.
+    public static func connect(
+        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int = 2 << 20,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RelayLink {
+        let context = try RelayTLS.clientContext(trust: trust)
+        let asyncChannel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(RelayTLS.clientHandler(context: context, trust: trust, hostname: host))
+                    try pipeline.addHandler(FrameDecoder(maxFrameSize: maxFrameSize))
+                    try pipeline.addHandler(FrameEncoder())
+                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let link = RelayLink(channel: asyncChannel.channel)
+        let started = AsyncStream.makeStream(of: Void.self)
+        Task { await link.run(asyncChannel, started: started.continuation) }
+        for await _ in started.stream { break }
+        // The first frame is the relay's challenge; it arrives after the TLS handshake, so a
+        // certificate that is not trusted fails here.
+        _ = try await link.waitForChallenge()
+        return link
+    }
+
+    private init(channel: any Channel) {
+        (events, eventSink) = AsyncStream.makeStream(of: Event.self)
+        self.channel = channel
+    }
+
+    private func run(_ asyncChannel: NIOAsyncChannel<InboundFrame, ByteBuffer>, started: AsyncStream<Void>.Continuation) async {
+        do {
+            try await asyncChannel.executeThenClose { inbound, outbound in
+                self.outbound = outbound
+                started.yield()
+                started.finish()
+                for try await frame in inbound {
+                    guard case .frame(let buffer) = frame,
+                          let decoded = try? WireServerFrame(boundedBytes: buffer.readableBytesView, maxSize: buffer.readableBytes) else {
+                        break
+                    }
+                    self.dispatch(decoded)
+                }
+            }
+        } catch {
+            started.finish()
+        }
+        shutDown()
+    }
+
+    private func dispatch(_ frame: WireServerFrame) {
+        switch frame.body {
+        case .challenge(let challenge):
+            receivedNonce = Array(challenge.nonce)
+            self.challenge?.resume(returning: Array(challenge.nonce))
+            self.challenge = nil
+        case .delivery(let delivery):
+            eventSink.yield(.delivery(delivery))
+        case .prekeysLow(let low):
+            eventSink.yield(.prekeysLow(remaining: Int(low.remaining)))
+        case .goingAway:
+            eventSink.yield(.goingAway)
+        case .error(let error) where frame.requestID == 0:
+            // Not an answer to a request: the relay is closing this connection.
+            failAll(RelayError(error))
+        default:
+            if let continuation = pending.removeValue(forKey: frame.requestID) {
+                if case .error(let error) = frame.body {
+                    continuation.resume(throwing: RelayError(error))
+                } else {
+                    continuation.resume(returning: frame)
+                }
+            }
+        }
+    }
+
+    private func waitForChallenge() async throws -> [UInt8] {
+        if let receivedNonce { return receivedNonce }
+        guard !isClosed else { throw RelayError.connectionClosed }
+        return try await withCheckedThrowingContinuation { challenge = $0 }
+    }
+
+    /// Sends a request and waits for the relay's answer to it.
+    public func request(_ body: WireClientFrame.OneOf_Body) async throws -> WireServerFrame {
+        guard !isClosed, let outbound else { throw RelayError.connectionClosed }
+        let requestID = nextRequestID
+        nextRequestID += 1
+        var frame = WireClientFrame()
+        frame.requestID = requestID
+        frame.body = body
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[requestID] = continuation
+            Task { [outbound] in
+                do {
+                    try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
+                } catch {
+                    self.fail(requestID: requestID, error: error)
+                }
+            }
+        }
+    }
+
+    /// Sends a frame that has no answer (acknowledgements).
+    public func post(_ body: WireClientFrame.OneOf_Body) async throws {
+        guard !isClosed, let outbound else { throw RelayError.connectionClosed }
+        var frame = WireClientFrame()
+        frame.body = body
+        try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
+    }
+
+    /// Proves possession of `identity` and logs in (or registers the name first).
+    public func authenticate(
+        _ purpose: RelayAuthentication.Purpose, username: String, identity: PrivateIdentity
+    ) async throws -> WireWelcome {
+        // The signature binds the certificate this connection saw (PROTOCOL.md 12.3).
+        let hash = try await channel.nioSSL_peerCertificate().get()?.sha256 ?? []
+        let nonce = try await waitForChallenge()
+        let signature = try RelayAuthentication.sign(
+            purpose: purpose, nonce: nonce, username: username, serverCertificateHash: hash, identity: identity
+        )
+        let reply: WireServerFrame
+        switch purpose {
+        case .register:
+            var register = WireRegister()
+            register.username = username
+            register.identity = identity.publicIdentity.wire
+            register.signature = Data(signature)
+            reply = try await request(.register(register))
+        case .login:
+            var login = WireLogin()
+            login.username = username
+            login.signature = Data(signature)
+            reply = try await request(.login(login))
+        }
+        guard case .welcome(let welcome) = reply.body else { throw RelayError.unexpectedReply }
+        return welcome
+    }
+
+    public func close() {
+        channel.close(promise: nil)
+    }
+
+    private func fail(requestID: UInt64, error: any Error) {
+        pending.removeValue(forKey: requestID)?.resume(throwing: error)
+    }
+
+    private func failAll(_ error: any Error) {
+        for continuation in pending.values { continuation.resume(throwing: error) }
+        pending.removeAll()
+        challenge?.resume(throwing: error)
+        challenge = nil
+    }
+
+    private func shutDown() {
+        guard !isClosed else { return }
+        isClosed = true
+        outbound = nil
+        failAll(RelayError.connectionClosed)
+        eventSink.yield(.closed)
+        eventSink.finish()
+    }
+}

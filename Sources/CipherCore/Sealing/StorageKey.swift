@@ -1,0 +1,59 @@
+import Crypto
+import Foundation
+
+/// The key a client seals its stored secrets with (PROTOCOL.md 4.5): 32 random bytes, itself
+/// kept only inside a passphrase `SealedContainer`, so the slow passphrase derivation runs once
+/// per process rather than once per stored item. Each item is
+///
+///     nonce (12) || AES-256-GCM ciphertext || tag (16),   associated data LP(context)
+///
+/// with a fresh random nonce, and a context naming the item (its table and key), so an item
+/// cannot be moved to another place in the store and still open.
+public struct StorageKey: Sendable {
+    private let key: SymmetricKey
+
+    public static func generate(random: some RandomSource) -> StorageKey {
+        StorageKey(key: SymmetricKey(data: random.bytes(32)))
+    }
+
+    /// Restores the key from the bytes unsealed from its passphrase container.
+    public init(bytes: [UInt8]) throws(SealError) {
+        guard bytes.count == 32 else { throw .corrupted }
+        key = SymmetricKey(data: bytes)
+    }
+
+    private init(key: SymmetricKey) {
+        self.key = key
+    }
+
+    /// The raw key, to be sealed under the passphrase. Handle as a secret.
+    public var bytes: [UInt8] { key.bytes }
+
+    public func seal(_ plaintext: [UInt8], context: String, random: some RandomSource) throws -> [UInt8] {
+        let nonce = random.bytes(12)
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(data: nonce), authenticating: Self.associatedData(context))
+        return nonce + Array(box.ciphertext) + Array(box.tag)
+    }
+
+    public func open(_ sealed: [UInt8], context: String) throws(SealError) -> [UInt8] {
+        guard sealed.count >= 28 else { throw .corrupted }
+        do {
+            let box = try AES.GCM.SealedBox(
+                nonce: AES.GCM.Nonce(data: sealed.prefix(12)), ciphertext: sealed.dropFirst(12).dropLast(16), tag: sealed.suffix(16)
+            )
+            return Array(try AES.GCM.open(box, using: key, authenticating: Self.associatedData(context)))
+        } catch {
+            throw .corrupted
+        }
+    }
+
+    private static func associatedData(_ context: String) -> [UInt8] {
+        var aad = CanonicalBytes(label: Label.storageItem)
+        aad.field(Array(context.utf8))
+        return aad.bytes
+    }
+}
+
+extension StorageKey: CustomStringConvertible {
+    public var description: String { "StorageKey(redacted)" }
+}

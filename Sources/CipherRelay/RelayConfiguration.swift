@@ -1,0 +1,28 @@
+/// Every limit the relay enforces, all configurable (docs/DEPLOY.md lists the flags).
+public struct RelayConfiguration: Sendable {
+    /// Largest frame accepted, in bytes; a larger one gets an error and the connection closes.
+    public var maxFrameSize = 1 << 20
+    /// Messages a connection may send: a bucket of `messageBurst`, refilled at this rate.
+    public var messagesPerSecond = 200.0
+    public var messageBurst = 400
+    public var maxConnectionsPerAddress = 256
+    public var maxConnections = 15_000
+    /// Envelopes one recipient's queue may hold.
+    public var queueQuota = 10_000
+    /// How long an undelivered envelope is kept.
+    public var queueTTLSeconds: UInt64 = 30 * 86_400
+    /// How long a login or registration challenge stays valid.
+    public var challengeLifetimeSeconds: UInt64 = 300
+    /// Below this many one-time prekeys the owner is told to upload more.
+    public var lowPrekeyThreshold = 20
+    public var maxOneTimePrekeysPerUpload = 500
+    public var maxOneTimePrekeysStored = 2_000
+    /// Deliveries sent to a connection and not yet acknowledged, before pushes pause.
+    public var maxUnacknowledgedDeliveries = 1_000
+    /// A connection that sends a partial frame and then nothing for this long is dropped.
+    public var partialFrameTimeoutSeconds: UInt64 = 30
+    /// An unauthenticated connection is dropped after this long.
+    public var authenticationTimeoutSeconds: UInt64 = 60
+
+    public init() {}
+}

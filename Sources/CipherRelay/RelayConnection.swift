@@ -1,0 +1,407 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+/// One client connection's protocol state (PROTOCOL.md 12): unauthenticated until a valid
+/// Register or Login, then allowed to publish, fetch, send and acknowledge. It takes decoded
+/// bytes in and puts frames on `outbound`; the network adapter carries them. It never looks
+/// inside an envelope.
+public actor RelayConnection {
+    public nonisolated let outbound: AsyncStream<WireServerFrame>
+    private let continuation: AsyncStream<WireServerFrame>.Continuation
+    private let service: RelayService
+    private let address: String
+    private let nonce: [UInt8]
+    private let challengeIssuedAt: UInt64
+    private var username: String?
+    private var identity: PublicIdentity?
+    private var messageBucket: TokenBucket
+    private var unacknowledged: Set<UInt64> = []
+    private var pushesPaused = false
+    private var closed = false
+
+    /// What the adapter does after a frame.
+    public enum Disposition: Sendable, Equatable {
+        case keepOpen
+        /// Flush what is on `outbound`, then close.
+        case close
+    }
+
+    init(service: RelayService, address: String, nonce: [UInt8]) {
+        (outbound, continuation) = AsyncStream.makeStream(of: WireServerFrame.self)
+        self.service = service
+        self.address = address
+        self.nonce = nonce
+        challengeIssuedAt = service.clock.wallMilliseconds
+        messageBucket = TokenBucket(
+            capacity: service.configuration.messageBurst, ratePerSecond: service.configuration.messagesPerSecond,
+            now: service.clock.monotonicNanoseconds
+        )
+        var challenge = WireChallenge()
+        challenge.nonce = Data(nonce)
+        challenge.protocolVersion = 1
+        var frame = WireServerFrame()
+        frame.challenge = challenge
+        continuation.yield(frame)
+    }
+
+    public var authenticatedUsername: String? { username }
+
+    public var isClosed: Bool { closed }
+
+    /// Handles one frame's bytes (the length prefix already removed).
+    public func receive(_ bytes: [UInt8]) async -> Disposition {
+        let frame: WireClientFrame
+        do {
+            frame = try WireClientFrame(boundedBytes: bytes, maxSize: service.configuration.maxFrameSize)
+        } catch {
+            service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            send(error: .malformedFrame, "the frame is not a valid ClientFrame", requestID: 0)
+            return .close
+        }
+        do {
+            return try await handle(frame)
+        } catch {
+            send(error: .internal, "the relay could not complete the request", requestID: frame.requestID)
+            return .close
+        }
+    }
+
+    /// The frame was larger than the limit: the adapter drops it unread and calls this.
+    public func frameTooLarge() {
+        service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "frame_size"))
+        send(error: .frameTooLarge, "frames are limited to \(service.configuration.maxFrameSize) bytes", requestID: 0, limit: "frame_size")
+    }
+
+    private func handle(_ frame: WireClientFrame) async throws -> Disposition {
+        let requestID = frame.requestID
+        switch frame.body {
+        case .register(let register):
+            return try await handleRegister(register, requestID: requestID)
+        case .login(let login):
+            return try await handleLogin(login, requestID: requestID)
+        case .publishPrekeys(let publish):
+            guard let username, let identity else { return notAuthenticated(requestID) }
+            return try await handlePublish(publish, username: username, identity: identity, requestID: requestID)
+        case .fetchBundle(let fetch):
+            guard username != nil else { return notAuthenticated(requestID) }
+            return try await handleFetch(fetch, requestID: requestID)
+        case .send(let envelope):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleSend(envelope, sender: username, requestID: requestID)
+        case .acknowledge(let acknowledge):
+            guard let username else { return notAuthenticated(requestID) }
+            try await service.store.acknowledge(recipient: username, deliveryIDs: acknowledge.deliveryIds)
+            for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
+            if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
+                try await refill(username: username)
+            }
+            return .keepOpen
+        case .ping:
+            var reply = WireServerFrame()
+            reply.requestID = requestID
+            reply.pong = WirePong()
+            continuation.yield(reply)
+            return .keepOpen
+        case nil:
+            service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            send(error: .malformedFrame, "the frame has no request", requestID: requestID)
+            return .close
+        }
+    }
+
+    // MARK: Authentication
+
+    private func handleRegister(_ register: WireRegister, requestID: UInt64) async throws -> Disposition {
+        guard username == nil else { return alreadyAuthenticated(requestID) }
+        guard Username.isValid(register.username) else {
+            send(error: .invalidUsername, "usernames are 1 to 32 of a-z, 0-9, _ . -", requestID: requestID)
+            return .close
+        }
+        guard let identity = try? PublicIdentity(wire: register.identity) else {
+            send(error: .authenticationFailed, "the identity is not valid", requestID: requestID)
+            return .close
+        }
+        guard challengeIsFresh, RelayAuthentication.verify(
+            Array(register.signature), purpose: .register, nonce: nonce, username: register.username,
+            serverCertificateHash: service.certificateHash, identity: identity
+        ) else {
+            service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "bad_proof"))
+            send(error: .authenticationFailed, "the proof of possession does not verify", requestID: requestID)
+            return .close
+        }
+        let account = StoredAccount(
+            username: register.username, identity: identity.serialized, registeredAtMilliseconds: service.clock.wallMilliseconds
+        )
+        switch try await service.store.createAccount(account) {
+        case .created:
+            service.securityLog.record(SecurityEvent(kind: .registration, address: address, username: register.username))
+        case .exists(let existing):
+            // Registering again with the same key is harmless (a retry); another key never
+            // takes a name.
+            guard existing.identity == identity.serialized else {
+                service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "taken"))
+                send(error: .usernameTaken, "that username belongs to another identity", requestID: requestID)
+                return .close
+            }
+            service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: register.username))
+        }
+        try await authenticated(as: register.username, identity: identity, requestID: requestID)
+        return .keepOpen
+    }
+
+    private func handleLogin(_ login: WireLogin, requestID: UInt64) async throws -> Disposition {
+        guard username == nil else { return alreadyAuthenticated(requestID) }
+        guard Username.isValid(login.username),
+              let account = try await service.store.account(named: login.username),
+              let identity = try? PublicIdentity(serialized: account.identity) else {
+            service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, detail: "unknown_user"))
+            send(error: .unknownUser, "no such user", requestID: requestID)
+            return .close
+        }
+        guard challengeIsFresh, RelayAuthentication.verify(
+            Array(login.signature), purpose: .login, nonce: nonce, username: login.username,
+            serverCertificateHash: service.certificateHash, identity: identity
+        ) else {
+            service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, username: login.username, detail: "bad_proof"))
+            send(error: .authenticationFailed, "the login signature does not verify", requestID: requestID)
+            return .close
+        }
+        service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: login.username))
+        try await authenticated(as: login.username, identity: identity, requestID: requestID)
+        return .keepOpen
+    }
+
+    private var challengeIsFresh: Bool {
+        let now = service.clock.wallMilliseconds
+        return now >= challengeIssuedAt && now - challengeIssuedAt <= service.configuration.challengeLifetimeSeconds * 1000
+    }
+
+    private func authenticated(as name: String, identity: PublicIdentity, requestID: UInt64) async throws {
+        username = name
+        self.identity = identity
+        guard !closed else { return }
+        service.registry.add(self, for: name)
+        var welcome = WireWelcome()
+        welcome.username = name
+        welcome.queued = UInt32(clamping: try await service.store.queuedCount(for: name))
+        welcome.oneTimePrekeysRemaining = UInt32(clamping: try await service.store.oneTimePrekeyCount(username: name))
+        var frame = WireServerFrame()
+        frame.requestID = requestID
+        frame.welcome = welcome
+        continuation.yield(frame)
+        try await refill(username: name)
+    }
+
+    // MARK: Deliveries
+
+    /// Sends queued envelopes this connection has not sent yet, up to the unacknowledged bound.
+    private func refill(username: String) async throws {
+        let limit = service.configuration.maxUnacknowledgedDeliveries
+        let queued = try await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)
+        pushesPaused = false
+        for envelope in queued where !unacknowledged.contains(envelope.deliveryID) {
+            guard unacknowledged.count < limit else {
+                pushesPaused = true
+                break
+            }
+            deliver(envelope)
+        }
+    }
+
+    func push(_ envelope: QueuedEnvelope) {
+        guard !closed, !unacknowledged.contains(envelope.deliveryID) else { return }
+        guard unacknowledged.count < service.configuration.maxUnacknowledgedDeliveries else {
+            // The envelope stays queued; `refill` sends it once the client catches up.
+            pushesPaused = true
+            return
+        }
+        deliver(envelope)
+    }
+
+    private func deliver(_ envelope: QueuedEnvelope) {
+        unacknowledged.insert(envelope.deliveryID)
+        var delivery = WireDelivery()
+        delivery.deliveryID = envelope.deliveryID
+        delivery.sender = envelope.sender
+        delivery.clientMessageID = Data(envelope.clientMessageID)
+        delivery.acceptedAtMs = envelope.acceptedAtMilliseconds
+        delivery.envelope = Data(envelope.envelope)
+        var frame = WireServerFrame()
+        frame.delivery = delivery
+        continuation.yield(frame)
+    }
+
+    private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
+        if case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) {
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "message_rate"))
+            self.send(error: .rateLimited, "too many messages", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
+            return .keepOpen
+        }
+        guard send.clientMessageID.count == 16, !send.envelope.isEmpty else {
+            self.send(error: .malformedFrame, "a message needs a 16-byte client message id and an envelope", requestID: requestID)
+            return .keepOpen
+        }
+        guard Username.isValid(send.recipient), try await service.store.account(named: send.recipient) != nil else {
+            self.send(error: .unknownUser, "no such user", requestID: requestID)
+            return .keepOpen
+        }
+        let ticket = try await service.store.enqueue(
+            NewEnvelope(
+                sender: sender, recipient: send.recipient, clientMessageID: Array(send.clientMessageID),
+                acceptedAtMilliseconds: service.clock.wallMilliseconds, envelope: Array(send.envelope)
+            ),
+            quota: service.configuration.queueQuota
+        )
+        switch ticket.result {
+        case .stored(let envelope):
+            // Push first: an online recipient need not wait for the disk.
+            await service.push(envelope)
+        case .duplicate:
+            break
+        case .quotaExceeded(let quota):
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "queue_quota"))
+            self.send(error: .queueFull, "the recipient's queue is full (\(quota) messages)", requestID: requestID, limit: "queue_quota")
+            return .keepOpen
+        }
+        // The sender's acknowledgement waits for the group commit, off this connection's path,
+        // so the next frame is read at once.
+        let continuation = self.continuation
+        let clientMessageID = send.clientMessageID
+        Task {
+            var reply = WireServerFrame()
+            reply.requestID = requestID
+            do {
+                try await ticket.durable()
+                var accepted = WireSendAccepted()
+                accepted.clientMessageID = clientMessageID
+                reply.sendAccepted = accepted
+            } catch {
+                var failure = WireError()
+                failure.code = .internal
+                failure.message = "the relay could not store the message"
+                reply.error = failure
+            }
+            continuation.yield(reply)
+        }
+        return .keepOpen
+    }
+
+    // MARK: Prekeys
+
+    private func handlePublish(
+        _ publish: WirePublishPrekeys, username: String, identity: PublicIdentity, requestID: UInt64
+    ) async throws -> Disposition {
+        do {
+            let signed = try publish.hasSignedPrekey ? SignedPrekey(wire: publish.signedPrekey, owner: identity).wire.encodedBytes : nil
+            let postQuantum = try publish.hasPostQuantumPrekey
+                ? PostQuantumPrekey(wire: publish.postQuantumPrekey, owner: identity).wire.encodedBytes : nil
+            guard publish.oneTimePrekeys.count <= service.configuration.maxOneTimePrekeysPerUpload else {
+                send(error: .invalidPrekey, "at most \(service.configuration.maxOneTimePrekeysPerUpload) one-time prekeys per upload", requestID: requestID)
+                return .keepOpen
+            }
+            let oneTime = try publish.oneTimePrekeys.map { (id: $0.id, encoded: try OneTimePrekey(wire: $0).wire.encodedBytes) }
+            try await service.store.publishPrekeys(username: username, signedPrekey: signed, postQuantumPrekey: postQuantum)
+            let stored = try await service.store.oneTimePrekeyCount(username: username)
+            let room = max(0, service.configuration.maxOneTimePrekeysStored - stored)
+            let remaining = try await service.store.addOneTimePrekeys(username: username, prekeys: Array(oneTime.prefix(room)))
+            service.securityLog.record(SecurityEvent(kind: .prekeysPublished, address: address, username: username))
+            var frame = WireServerFrame()
+            frame.requestID = requestID
+            frame.done = WireDone()
+            continuation.yield(frame)
+            if remaining < service.configuration.lowPrekeyThreshold { notifyPrekeysLow(remaining: remaining) }
+        } catch is IdentityError {
+            send(error: .invalidPrekey, "a prekey is malformed or not signed by this identity", requestID: requestID)
+        }
+        return .keepOpen
+    }
+
+    private func handleFetch(_ fetch: WireFetchBundle, requestID: UInt64) async throws -> Disposition {
+        guard Username.isValid(fetch.username), let account = try await service.store.account(named: fetch.username) else {
+            send(error: .unknownUser, "no such user", requestID: requestID)
+            return .keepOpen
+        }
+        guard let stored = try await service.store.takeBundle(username: fetch.username) else {
+            send(error: .noPrekeys, "that user has published no prekeys", requestID: requestID)
+            return .keepOpen
+        }
+        var bundle = WirePrekeyBundle()
+        bundle.identity = try WirePublicIdentity(serializedBytes: account.identity)
+        bundle.signedPrekey = try WireSignedPrekey(serializedBytes: stored.signedPrekey)
+        bundle.postQuantumPrekey = try WirePostQuantumPrekey(serializedBytes: stored.postQuantumPrekey)
+        if let oneTime = stored.oneTimePrekey {
+            bundle.oneTimePrekey = try WireOneTimePrekey(serializedBytes: oneTime)
+            let remaining = try await service.store.oneTimePrekeyCount(username: fetch.username)
+            if remaining < service.configuration.lowPrekeyThreshold {
+                await service.notifyPrekeysLow(username: fetch.username, remaining: remaining)
+            }
+        }
+        var reply = WireBundle()
+        reply.username = fetch.username
+        reply.bundle = bundle
+        var frame = WireServerFrame()
+        frame.requestID = requestID
+        frame.bundle = reply
+        continuation.yield(frame)
+        return .keepOpen
+    }
+
+    func notifyPrekeysLow(remaining: Int) {
+        var low = WirePrekeysLow()
+        low.remaining = UInt32(clamping: remaining)
+        var frame = WireServerFrame()
+        frame.prekeysLow = low
+        continuation.yield(frame)
+    }
+
+    // MARK: Lifecycle
+
+    /// Tells the client the relay is shutting down.
+    public func goAway() {
+        var frame = WireServerFrame()
+        frame.goingAway = WireGoingAway()
+        continuation.yield(frame)
+    }
+
+    /// The transport closed: forget the connection.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        if let username { service.registry.remove(self, for: username) }
+        continuation.finish()
+    }
+
+    private func notAuthenticated(_ requestID: UInt64) -> Disposition {
+        send(error: .notAuthenticated, "log in first", requestID: requestID)
+        return .close
+    }
+
+    private func alreadyAuthenticated(_ requestID: UInt64) -> Disposition {
+        send(error: .alreadyAuthenticated, "this connection is already logged in", requestID: requestID)
+        return .keepOpen
+    }
+
+    private func send(
+        error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
+    ) {
+        continuation.yield(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
+    }
+}
+
+extension WireServerFrame {
+    /// An error frame; `message` comes from a fixed set of texts, never from content.
+    public static func relayError(
+        _ code: WireError.Code, _ message: String, requestID: UInt64 = 0, retryAfterMilliseconds: UInt32 = 0, limit: String = ""
+    ) -> WireServerFrame {
+        var error = WireError()
+        error.code = code
+        error.message = message
+        error.retryAfterMs = retryAfterMilliseconds
+        error.limit = limit
+        var frame = WireServerFrame()
+        frame.requestID = requestID
+        frame.error = error
+        return frame
+    }
+}

@@ -1,0 +1,58 @@
+import CipherCore
+
+/// The relay's shared state: the store, the limits, the online users and the logs. Each
+/// connection is a `RelayConnection` made by `connect(address:)`.
+public final class RelayService: Sendable {
+    public let store: any RelayStore
+    public let configuration: RelayConfiguration
+    public let registry = ConnectionRegistry()
+    public let securityLog: any SecurityLog
+    let clock: any RelayClock
+    let random: any RandomSource
+    /// SHA-256 of the relay's TLS certificate: bound into every authentication signature.
+    let certificateHash: [UInt8]
+
+    public init(
+        store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,
+        clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8]
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.securityLog = securityLog
+        self.clock = clock
+        self.random = random
+        self.certificateHash = certificateHash
+    }
+
+    /// A new connection from `address`; its first outbound frame is the challenge.
+    public func connect(address: String) -> RelayConnection {
+        RelayConnection(service: self, address: address, nonce: random.bytes(RelayAuthentication.nonceSize))
+    }
+
+    /// Pushes a queued envelope to every connection of its recipient.
+    func push(_ envelope: QueuedEnvelope) async {
+        for connection in registry.connections(of: envelope.recipient) {
+            await connection.push(envelope)
+        }
+    }
+
+    func notifyPrekeysLow(username: String, remaining: Int) async {
+        for connection in registry.connections(of: username) {
+            await connection.notifyPrekeysLow(remaining: remaining)
+        }
+    }
+
+    /// Deletes envelopes past their time to live; returns how many.
+    public func expireQueues() async throws -> Int {
+        let ttl = configuration.queueTTLSeconds * 1000
+        let now = clock.wallMilliseconds
+        return try await store.expire(acceptedBefore: now > ttl ? now - ttl : 0)
+    }
+
+    /// Tells every connected client the relay is going away, so they reconnect elsewhere.
+    public func announceShutdown() async {
+        for connection in registry.all() {
+            await connection.goAway()
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import CipherCore
+
+/// What the relay keeps, behind small per-concern protocols so that SQLite (one instance) and
+/// PostgreSQL (several) can stand behind the same relay logic. Every value here is either
+/// public (identities, prekeys) or opaque ciphertext: no store holds a key that opens a message.
+
+/// A registered user: the username is bound to one identity forever.
+public struct StoredAccount: Sendable, Hashable {
+    public let username: String
+    /// A `PublicIdentity` encoding (PROTOCOL.md 4.1).
+    public let identity: [UInt8]
+    public let registeredAtMilliseconds: UInt64
+
+    public init(username: String, identity: [UInt8], registeredAtMilliseconds: UInt64) {
+        self.username = username
+        self.identity = identity
+        self.registeredAtMilliseconds = registeredAtMilliseconds
+    }
+}
+
+public enum AccountCreation: Sendable, Hashable {
+    case created
+    /// The name was registered before, to the identity given here.
+    case exists(StoredAccount)
+}
+
+public protocol AccountStore: Sendable {
+    /// Creates the account unless the name exists; atomic, so two registrations of one name
+    /// cannot both succeed.
+    func createAccount(_ account: StoredAccount) async throws -> AccountCreation
+    func account(named username: String) async throws -> StoredAccount?
+}
+
+/// The public prekey records of one user, as published (`SignedPrekey` and `PostQuantumPrekey`
+/// encodings), with one one-time prekey if any was left.
+public struct StoredBundle: Sendable, Hashable {
+    public let signedPrekey: [UInt8]
+    public let postQuantumPrekey: [UInt8]
+    public let oneTimePrekey: [UInt8]?
+
+    public init(signedPrekey: [UInt8], postQuantumPrekey: [UInt8], oneTimePrekey: [UInt8]?) {
+        self.signedPrekey = signedPrekey
+        self.postQuantumPrekey = postQuantumPrekey
+        self.oneTimePrekey = oneTimePrekey
+    }
+}
+
+public protocol PrekeyStore: Sendable {
+    /// Replaces the user's signed prekey, post-quantum prekey, or both.
+    func publishPrekeys(username: String, signedPrekey: [UInt8]?, postQuantumPrekey: [UInt8]?) async throws
+    /// Adds one-time prekeys (`OneTimePrekey` encodings keyed by id; an id already stored is
+    /// kept as it was) and returns how many the user now has.
+    func addOneTimePrekeys(username: String, prekeys: [(id: UInt32, encoded: [UInt8])]) async throws -> Int
+    /// The user's bundle, removing the one-time prekey it hands out, atomically: each one-time
+    /// prekey is handed out at most once. Nil when the user has published no signed prekeys.
+    func takeBundle(username: String) async throws -> StoredBundle?
+    func oneTimePrekeyCount(username: String) async throws -> Int
+}
+
+/// An envelope waiting for its recipient.
+public struct QueuedEnvelope: Sendable, Hashable {
+    public let deliveryID: UInt64
+    public let sender: String
+    public let recipient: String
+    public let clientMessageID: [UInt8]
+    public let acceptedAtMilliseconds: UInt64
+    public let envelope: [UInt8]
+
+    public init(deliveryID: UInt64, sender: String, recipient: String, clientMessageID: [UInt8],
+                acceptedAtMilliseconds: UInt64, envelope: [UInt8]) {
+        self.deliveryID = deliveryID
+        self.sender = sender
+        self.recipient = recipient
+        self.clientMessageID = clientMessageID
+        self.acceptedAtMilliseconds = acceptedAtMilliseconds
+        self.envelope = envelope
+    }
+}
+
+public struct NewEnvelope: Sendable, Hashable {
+    public let sender: String
+    public let recipient: String
+    public let clientMessageID: [UInt8]
+    public let acceptedAtMilliseconds: UInt64
+    public let envelope: [UInt8]
+
+    public init(sender: String, recipient: String, clientMessageID: [UInt8], acceptedAtMilliseconds: UInt64, envelope: [UInt8]) {
+        self.sender = sender
+        self.recipient = recipient
+        self.clientMessageID = clientMessageID
+        self.acceptedAtMilliseconds = acceptedAtMilliseconds
+        self.envelope = envelope
+    }
+}
+
+public enum EnqueueResult: Sendable, Hashable {
+    /// Given this delivery id, in order after every envelope enqueued before it.
+    case stored(QueuedEnvelope)
+    /// Stored before under (sender, client message id), and not yet acknowledged.
+    case duplicate(QueuedEnvelope)
+    /// The recipient's queue holds `quota` envelopes already.
+    case quotaExceeded(quota: Int)
+}
+
+/// The outcome of `enqueue`, known as soon as the envelope has its place in the queue, and a
+/// way to wait until that place is on disk. The relay pushes the envelope to an online recipient
+/// at once and acknowledges the sender only after `durable()` returns.
+public struct EnqueueTicket: Sendable {
+    public let result: EnqueueResult
+    private let waitForCommit: @Sendable () async throws -> Void
+
+    public init(result: EnqueueResult, waitForCommit: @escaping @Sendable () async throws -> Void) {
+        self.result = result
+        self.waitForCommit = waitForCommit
+    }
+
+    /// Returns once the commit holding this envelope is durable (at once for a duplicate).
+    public func durable() async throws {
+        try await waitForCommit()
+    }
+}
+
+public protocol QueueStore: Sendable {
+    /// Places the envelope in the recipient's queue. Calls made one after another from one
+    /// task keep their order. Implementations batch the commits of concurrent calls (group
+    /// commit); `EnqueueTicket.durable()` waits for the commit.
+    func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket
+    /// The recipient's envelopes in delivery-id order, after `afterID`, at most `limit`.
+    func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope]
+    /// Deletes acknowledged envelopes; ids that are not the recipient's are ignored.
+    func acknowledge(recipient: String, deliveryIDs: [UInt64]) async throws
+    /// Deletes envelopes accepted before `cutoff`; returns how many.
+    func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int
+    func queuedCount(for recipient: String) async throws -> Int
+}
+
+/// Everything the relay stores.
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore {
+    func close() async throws
+}

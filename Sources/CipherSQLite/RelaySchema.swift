@@ -1,0 +1,49 @@
+import GRDB
+
+/// The relay's tables, created and upgraded by named migrations. A migration, once released,
+/// never changes: a schema change is a new migration appended at the end, so every database
+/// file records in GRDB's `grdb_migrations` table exactly which steps it went through.
+enum RelaySchema {
+    static let initialMigration = "v1-accounts-prekeys-queue"
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration(initialMigration) { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    username TEXT PRIMARY KEY NOT NULL,
+                    identity BLOB NOT NULL,
+                    registered_at INTEGER NOT NULL
+                );
+                -- Either prekey may be published first; a bundle needs both.
+                CREATE TABLE prekeys (
+                    username TEXT PRIMARY KEY NOT NULL,
+                    signed_prekey BLOB,
+                    post_quantum_prekey BLOB
+                );
+                CREATE TABLE one_time_prekeys (
+                    username TEXT NOT NULL,
+                    id INTEGER NOT NULL,
+                    encoded BLOB NOT NULL,
+                    PRIMARY KEY (username, id)
+                ) WITHOUT ROWID;
+                -- AUTOINCREMENT keeps the highest id ever used in sqlite_sequence, so delivery
+                -- ids are never reused, even after the queue empties.
+                CREATE TABLE queue (
+                    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    sender TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    client_message_id BLOB NOT NULL,
+                    accepted_at INTEGER NOT NULL,
+                    envelope BLOB NOT NULL
+                );
+                CREATE UNIQUE INDEX queue_by_client_message ON queue (recipient, sender, client_message_id);
+                CREATE INDEX queue_by_recipient ON queue (recipient, delivery_id);
+                -- expire() deletes by age inside a write transaction, which holds up group
+                -- commit; without this index it would scan the whole queue.
+                CREATE INDEX queue_by_accepted_at ON queue (accepted_at);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,146 @@
+import CipherRelay
+import Foundation
+import GRDB
+
+/// Group commit. `enqueue` decides, under the bookkeeping lock, whether the envelope is a
+/// duplicate (of a committed envelope or an uncommitted one) or over quota, and otherwise gives
+/// it the next delivery id and appends it to the open batch; the first envelope of a batch
+/// schedules the batch's flush on the queue writer. While one batch is being written and
+/// synced, new envelopes gather in the next, so concurrent senders share commits.
+///
+/// Ordering: ids are assigned under the lock, batches hold increasing ids and commit one after
+/// another, so every committed state of the queue holds a prefix of the ids handed out (less
+/// those of a failed batch), and a reader paging with `after:` never skips one.
+extension SQLiteRelayStore {
+    public func enqueue(_ envelope: NewEnvelope, quota: Int) throws -> EnqueueTicket {
+        let key = GroupCommitState.EnvelopeKey(envelope)
+        // The committed lookup happens under the lock too: a batch leaves `uncommitted` only
+        // under this lock and after its commit, so every envelope accepted so far is either
+        // in `uncommitted` or visible to the lookup's fresh read transaction.
+        let acceptance = try groupCommit.withLock { (state: inout GroupCommitState) throws -> EnqueueDecision in
+            guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
+            if let existing = state.uncommittedEnvelope(matching: key) { return .duplicate(existing) }
+            if let existing = try committedEnvelope(matching: key) { return .duplicate(existing) }
+            return .accepted(state.accept(envelope, quota: quota))
+        }
+        switch acceptance {
+        case .duplicate(let existing):
+            return EnqueueTicket(result: .duplicate(existing)) {}
+        case .accepted(.quotaExceeded(let quota)):
+            return EnqueueTicket(result: .quotaExceeded(quota: quota)) {}
+        case .accepted(.stored(let stored, let signal, let startsBatch)):
+            if startsBatch { queueWriter.async { self.flushOpenBatch() } }
+            return EnqueueTicket(result: .stored(stored)) { try await signal.wait() }
+        }
+    }
+
+    /// Waits until every envelope enqueued before the call has been committed (or its batch
+    /// failed), then reads: a relay that hands an envelope to its recipient from here hands
+    /// out only what is on disk, and still sees everything enqueued before.
+    public func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope] {
+        guard limit > 0 else { return [] }
+        await earlierEnqueuesSettled()
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT delivery_id, sender, recipient, client_message_id, accepted_at, envelope FROM queue
+                    WHERE recipient = ? AND delivery_id > ? ORDER BY delivery_id LIMIT ?
+                    """),
+                arguments: [recipient, Int64(sqlite: afterID), limit]
+            ).map(QueuedEnvelope.init(row:))
+        }
+    }
+
+    public func acknowledge(recipient: String, deliveryIDs: [UInt64]) async throws {
+        let deliveryIDs = Set(deliveryIDs)
+        guard !deliveryIDs.isEmpty else { return }
+        try await onQueueWriter {
+            // An envelope may be acknowledged before its batch was written (it is pushed to
+            // the recipient at once): store the open batch first so the delete finds it.
+            self.flushOpenBatch()
+            let removed = try self.pool.write { db in
+                let delete = try db.cachedStatement(sql: "DELETE FROM queue WHERE recipient = ? AND delivery_id = ?")
+                var removed = 0
+                for deliveryID in deliveryIDs {
+                    try delete.execute(arguments: [recipient, Int64(sqlite: deliveryID)])
+                    removed += db.changesCount
+                }
+                return removed
+            }
+            self.groupCommit.withLock { $0.removeQueued(removed, for: recipient) }
+        }
+    }
+
+    public func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int {
+        let cutoff = Int64(sqlite: cutoffMilliseconds)
+        return try await onQueueWriter {
+            self.flushOpenBatch()
+            let removedPerRecipient = try self.pool.write { db in
+                var removed: [String: Int] = [:]
+                let counts = try Row.fetchCursor(
+                    db, sql: "SELECT recipient, count(*) AS expired FROM queue WHERE accepted_at < ? GROUP BY recipient",
+                    arguments: [cutoff]
+                )
+                while let row = try counts.next() { removed[row["recipient"]] = row["expired"] }
+                try db.execute(sql: "DELETE FROM queue WHERE accepted_at < ?", arguments: [cutoff])
+                return removed
+            }
+            self.groupCommit.withLock { state in
+                for (recipient, count) in removedPerRecipient { state.removeQueued(count, for: recipient) }
+            }
+            return removedPerRecipient.values.reduce(0, +)
+        }
+    }
+
+    /// From the bookkeeping, without a query: envelopes accepted and not yet acknowledged or
+    /// expired, including those whose commit is still under way (as for the quota).
+    public func queuedCount(for recipient: String) async throws -> Int {
+        groupCommit.withLock { $0.queuedCount(for: recipient) }
+    }
+
+    /// Writes the open batch, if any, in one transaction, then wakes everyone waiting on it.
+    /// Runs only on the queue writer.
+    func flushOpenBatch() {
+        guard let batch = groupCommit.withLock({ $0.takeOpenBatch() }) else { return }
+        let outcome = Result {
+            try pool.write { db in
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO queue (delivery_id, sender, recipient, client_message_id, accepted_at, envelope) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                for envelope in batch.envelopes {
+                    try insert.execute(arguments: [
+                        Int64(sqlite: envelope.deliveryID), envelope.sender, envelope.recipient,
+                        Data(sqlite: envelope.clientMessageID), Int64(sqlite: envelope.acceptedAtMilliseconds),
+                        Data(sqlite: envelope.envelope),
+                    ])
+                }
+                try Self.reserveDeliveryIDs(through: batch.highestAssignedID + Self.deliveryIDReserve, db)
+            }
+        }
+        groupCommit.withLock { $0.finish(batch, committed: (try? outcome.get()) != nil) }
+        batch.signal.finish(outcome)
+    }
+
+    private func earlierEnqueuesSettled() async {
+        let latest = groupCommit.withLock { $0.latestSignal }
+        await latest?.settled()
+    }
+
+    /// A fresh read on a reader connection; the unique index answers it.
+    private func committedEnvelope(matching key: GroupCommitState.EnvelopeKey) throws -> QueuedEnvelope? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT delivery_id, sender, recipient, client_message_id, accepted_at, envelope FROM queue
+                    WHERE recipient = ? AND sender = ? AND client_message_id = ?
+                    """),
+                arguments: [key.recipient, key.sender, Data(sqlite: key.clientMessageID)]
+            ).map(QueuedEnvelope.init(row:))
+        }
+    }
+}
+
+private enum EnqueueDecision {
+    case duplicate(QueuedEnvelope)
+    case accepted(GroupCommitState.Acceptance)
+}

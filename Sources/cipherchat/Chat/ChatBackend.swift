@@ -1,0 +1,49 @@
+import Foundation
+
+/// What the terminal chat interface needs from a logged-in client. `ChatClient` (CipherClient)
+/// provides it; the interface knows nothing of the network or the cryptography.
+protocol ChatBackend: Sendable {
+    /// The user's own name.
+    var username: String { get }
+    /// Everything that happens, in order: messages in and out, connection changes, warnings.
+    var events: AsyncStream<ChatEvent> { get }
+    /// Encrypts and sends; returns once the relay has stored it durably.
+    func send(to username: String, text: String) async throws
+    /// Known contacts with their verification state, for `/who`.
+    func contacts() async throws -> [ChatContact]
+    /// Checks a safety number typed by the user; marks the contact verified when it matches.
+    func verify(_ username: String, safetyNumber: String) async throws -> Bool
+    /// Accepts a contact's changed identity.
+    func trust(_ username: String) async throws
+}
+
+struct ChatContact: Sendable, Hashable {
+    let username: String
+    let shortFingerprint: String
+    let verified: Bool
+}
+
+enum ChatEvent: Sendable, Hashable {
+    /// A message received from `from`, or sent by the user (`from == username`) to `to`.
+    case message(ChatMessage)
+    case connection(ConnectionState)
+    /// Something the user must see, e.g. a contact's identity changed and was refused.
+    case warning(String)
+
+    enum ConnectionState: Sendable, Hashable {
+        case connecting
+        case connected
+        case disconnected(retryInSeconds: Double)
+    }
+}
+
+struct ChatMessage: Sendable, Hashable {
+    let id: String
+    let from: String
+    let to: String
+    let sentAt: Date
+    let receivedAt: Date
+    let text: String
+    /// Whether the other party of the conversation is verified by safety number.
+    let verified: Bool
+}

@@ -1,0 +1,241 @@
+import Foundation
+
+/// The chat's state — conversations, what each one shows, unread counts, who is verified, the
+/// connection — as a state machine: backend events, typed lines and backend replies go in;
+/// requests for the backend, lines to show and quitting come out as `Effect`s, which
+/// `FullScreenChat` and `PlainChat` carry out. No I/O, no clock: `now` is passed in.
+struct ChatModel: Sendable {
+    /// Lines kept per conversation; older ones are dropped.
+    static let lineLimit = 1000
+
+    /// What the model asks the backend to do.
+    enum Request: Equatable, Sendable {
+        case send(to: String, text: String)
+        case contacts
+        case verify(String, safetyNumber: String)
+        case trust(String)
+    }
+
+    /// How a request ended. `.failed` carries the error's text, shown as an error line.
+    enum Reply: Equatable, Sendable {
+        case sent
+        case contacts([ChatContact])
+        case verification(String, matched: Bool)
+        case trusted(String)
+        case failed(Request, message: String)
+    }
+
+    enum Effect: Equatable, Sendable {
+        case perform(Request)
+        /// A line was added to `conversation`'s pane (nil: the status pane).
+        case show(PaneLine, conversation: String?)
+        case quit
+    }
+
+    let username: String
+    private(set) var connection: ChatEvent.ConnectionState = .connecting
+    /// The conversation on screen; nil shows the status pane.
+    private(set) var current: String?
+    private(set) var unread: [String: Int] = [:]
+    private(set) var verified: Set<String> = []
+    private var conversations: [String: [PaneLine]] = [:]
+    private var status: [PaneLine] = []
+    /// Rows scrolled up from the bottom of the current pane; the renderer clamps it.
+    var scrollback = 0
+    /// Sends asked for and not yet answered: quitting waits for them, so that a message typed
+    /// just before `/quit` is not lost without a word.
+    private(set) var pendingSends = 0
+    private(set) var isQuitting = false
+
+    init(username: String, initialConversation: String? = nil, now: Date) {
+        self.username = username
+        self.current = initialConversation
+        append(.info("CipherChat as \(username). /help lists commands.", at: now), to: nil)
+    }
+
+    /// The current pane's lines, oldest first.
+    var currentLines: [PaneLine] { lines(of: current) }
+
+    func lines(of conversation: String?) -> [PaneLine] {
+        conversation.map { conversations[$0] ?? [] } ?? status
+    }
+
+    /// Conversations with unread messages, in name order, for the status line.
+    var unreadConversations: [(name: String, count: Int)] {
+        unread.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { (name: $0.key, count: $0.value) }
+    }
+
+    // MARK: Inputs
+
+    mutating func receive(_ event: ChatEvent, now: Date) -> [Effect] {
+        switch event {
+        case .message(let message):
+            let peer = message.peer(of: username)
+            if message.verified { verified.insert(peer) } else { verified.remove(peer) }
+            if message.from != username, peer != current { unread[peer, default: 0] += 1 }
+            return [append(.message(message), to: peer)]
+        case .connection(let state):
+            let previous = connection
+            connection = state
+            switch (previous, state) {
+            case (.connected, .connected), (.disconnected, .disconnected), (_, .connecting): return []
+            case (_, .connected): return [append(.info("connected", at: now), to: current)]
+            case (_, .disconnected(let seconds)):
+                return [append(.info("disconnected; retrying in \(Self.seconds(seconds))", at: now), to: current)]
+            }
+        case .warning(let text):
+            return [append(.warning(text, at: now), to: current)]
+        }
+    }
+
+    /// A line the user typed: a command or a message.
+    mutating func submit(_ line: String, now: Date) -> [Effect] {
+        switch CommandParser.parse(line) {
+        case .success(nil): return []
+        case .success(let command?): return run(command, now: now)
+        case .failure(let error): return [append(.error(error.message, at: now), to: current)]
+        }
+    }
+
+    mutating func run(_ command: UserCommand, now: Date) -> [Effect] {
+        switch command {
+        case .say(let text):
+            guard let current else {
+                return [append(.error("no conversation: /query USER or /msg USER TEXT first", at: now), to: nil)]
+            }
+            return [perform(.send(to: current, text: text))]
+        case .message(let user, let text):
+            switchTo(user)
+            return [perform(.send(to: user, text: text))]
+        case .query(let user):
+            switchTo(user)
+            return []
+        case .who: return [.perform(.contacts)]
+        case .verify(let user, let number): return [.perform(.verify(user, safetyNumber: number))]
+        case .trust(let user): return [.perform(.trust(user))]
+        case .help: return CommandParser.help.map { append(.info($0, at: now), to: current) }
+        case .quit: return quit(now: now)
+        }
+    }
+
+    /// Quits once the pending sends are answered; asked a second time, quits at once.
+    mutating func quit(now: Date) -> [Effect] {
+        guard pendingSends > 0, !isQuitting else { return [.quit] }
+        isQuitting = true
+        let count = pendingSends == 1 ? "1 message" : "\(pendingSends) messages"
+        return [append(.info("waiting for the relay to store \(count); /quit or ctrl-c again to leave now", at: now), to: current)]
+    }
+
+    /// The backend's event stream finished: nothing more will arrive.
+    mutating func eventsEnded(now: Date) -> [Effect] {
+        [append(.error("the client has stopped: no more messages will arrive; /quit to leave", at: now), to: current)]
+    }
+
+    mutating func complete(_ reply: Reply, now: Date) -> [Effect] {
+        var effects = answer(reply, now: now)
+        if reply.isSendAnswer {
+            pendingSends -= 1
+            if isQuitting, pendingSends == 0 { effects.append(.quit) }
+        }
+        return effects
+    }
+
+    private mutating func answer(_ reply: Reply, now: Date) -> [Effect] {
+        switch reply {
+        case .sent:
+            return []
+        case .contacts(let contacts):
+            for contact in contacts {
+                if contact.verified { verified.insert(contact.username) } else { verified.remove(contact.username) }
+            }
+            return Self.contactLines(contacts).map { append(.info($0, at: now), to: current) }
+        case .verification(let user, matched: true):
+            verified.insert(user)
+            return [append(.info("\(user) is verified ✓", at: now), to: current)]
+        case .verification(let user, matched: false):
+            return [
+                append(
+                    .error("that is not \(user)'s safety number; \(user) stays unverified. Compare it again, digit by digit", at: now),
+                    to: current)
+            ]
+        case .trusted(let user):
+            verified.remove(user)
+            return [append(.info("accepted \(user)'s new identity; compare safety numbers and /verify \(user)", at: now), to: current)]
+        case .failed(let request, let message):
+            return failed(request, message: message, now: now)
+        }
+    }
+
+    mutating func scroll(by rows: Int) {
+        scrollback = max(0, scrollback + rows)
+    }
+
+    // MARK: Internals
+
+    private mutating func perform(_ request: Request) -> Effect {
+        if case .send = request { pendingSends += 1 }
+        return .perform(request)
+    }
+
+    private mutating func switchTo(_ user: String) {
+        current = user
+        unread[user] = nil
+        scrollback = 0
+    }
+
+    /// A failed send goes to the pane of the conversation it was for, and to the current one if
+    /// that is another, so the user sees it where they are and finds it where it belongs.
+    private mutating func failed(_ request: Request, message: String, now: Date) -> [Effect] {
+        let text: String
+        var conversation = current
+        switch request {
+        case .send(let user, let sent):
+            text = "not sent to \(user) (\(Self.excerpt(sent))): \(message)"
+            conversation = user
+        case .contacts: text = "could not list contacts: \(message)"
+        case .verify(let user, _): text = "could not verify \(user): \(message)"
+        case .trust(let user): text = "could not trust \(user): \(message)"
+        }
+        var effects = [append(.error(text, at: now), to: conversation)]
+        if conversation != current { effects.append(append(.error(text, at: now), to: current)) }
+        return effects
+    }
+
+    @discardableResult
+    private mutating func append(_ line: PaneLine, to conversation: String?) -> Effect {
+        if let conversation {
+            conversations[conversation, default: []].append(line)
+            if conversations[conversation]!.count > Self.lineLimit { conversations[conversation]!.removeFirst() }
+        } else {
+            status.append(line)
+            if status.count > Self.lineLimit { status.removeFirst() }
+        }
+        return .show(line, conversation: conversation)
+    }
+
+    static func contactLines(_ contacts: [ChatContact]) -> [String] {
+        guard !contacts.isEmpty else { return ["no contacts yet: /msg USER TEXT starts a conversation"] }
+        let width = contacts.map(\.username.count).max() ?? 0
+        return contacts.sorted { $0.username < $1.username }.map { contact in
+            let name = contact.username.padding(toLength: width, withPad: " ", startingAt: 0)
+            return "\(name)  \(contact.shortFingerprint)  " + (contact.verified ? "✓ verified" : "unverified")
+        }
+    }
+
+    private static func excerpt(_ text: String) -> String {
+        text.count <= 20 ? "\"\(text)\"" : "\"\(text.prefix(19))…\""
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value >= 10 || value == value.rounded() ? "\(Int(value.rounded()))s" : "\((value * 10).rounded() / 10)s"
+    }
+}
+
+extension ChatModel.Reply {
+    fileprivate var isSendAnswer: Bool {
+        switch self {
+        case .sent, .failed(.send, _): true
+        default: false
+        }
+    }
+}

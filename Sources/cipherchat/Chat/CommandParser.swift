@@ -1,0 +1,102 @@
+/// What the user asked for with one line of input.
+enum UserCommand: Equatable, Sendable {
+    /// A line not starting with `/`: a message to the current conversation.
+    case say(String)
+    /// `/msg USER TEXT`: send to USER and switch to that conversation.
+    case message(to: String, text: String)
+    /// `/query USER`: switch to the conversation with USER.
+    case query(String)
+    /// `/who`: list contacts.
+    case who
+    /// `/verify USER NUMBER`: the safety number, digits only.
+    case verify(String, safetyNumber: String)
+    /// `/trust USER`: accept USER's changed identity.
+    case trust(String)
+    case help
+    case quit
+}
+
+/// A line that is not a valid command, with what to tell the user.
+struct CommandError: Error, Equatable, Sendable {
+    let message: String
+}
+
+/// Parses input lines, irssi-style. Pure: no state, no I/O.
+enum CommandParser {
+    /// Shown by `/help`, one line each.
+    static let help: [String] = [
+        "/msg USER TEXT       send TEXT to USER and switch to that conversation",
+        "/query USER          switch to the conversation with USER",
+        "/who                 list contacts, their fingerprints and whether they are verified",
+        "/verify USER NUMBER  compare USER's safety number (spaces allowed) and mark them verified",
+        "/trust USER          accept USER's changed identity (they become unverified)",
+        "/help                this list",
+        "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
+        "Any other line goes to the current conversation; start it with // to send a leading /.",
+        "Keys: left/right, home/end (ctrl-a/ctrl-e), ctrl-u/ctrl-k/ctrl-w delete, up/down history, page up/down scroll.",
+    ]
+
+    /// The command on `line`, nil for a blank line.
+    static func parse(_ line: String) -> Result<UserCommand?, CommandError> {
+        if line.allSatisfy(\.isWhitespace) { return .success(nil) }
+        guard line.hasPrefix("/") else { return .success(.say(line)) }
+        if line.hasPrefix("//") { return .success(.say(String(line.dropFirst()))) }
+
+        let (name, arguments) = splitFirstWord(line.dropFirst())
+        switch name.lowercased() {
+        case "msg":
+            let (user, text) = splitFirstWord(arguments)
+            guard !user.isEmpty, !text.allSatisfy(\.isWhitespace) else { return usage("/msg USER TEXT") }
+            return .success(.message(to: user, text: String(text)))
+        case "query":
+            return singleUser(arguments, usage: "/query USER").map { .query($0) }
+        case "who":
+            return noArguments(arguments, usage: "/who").map { .who }
+        case "verify":
+            let (user, number) = splitFirstWord(arguments)
+            let digits = number.filter { !$0.isWhitespace }
+            guard !user.isEmpty, !digits.isEmpty else { return usage("/verify USER NUMBER") }
+            guard digits.allSatisfy(\.isASCIIDigit) else {
+                return .failure(CommandError(message: "a safety number has only digits and spaces"))
+            }
+            return .success(.verify(user, safetyNumber: digits))
+        case "trust":
+            return singleUser(arguments, usage: "/trust USER").map { .trust($0) }
+        case "help":
+            return .success(.help)
+        case "quit", "exit":
+            return .success(.quit)
+        case "":
+            return usage("/COMMAND; /help lists them")
+        default:
+            return .failure(CommandError(message: "unknown command /\(name); /help lists commands"))
+        }
+    }
+
+    /// The first blank-separated word and the rest after the blanks that follow it; the rest keeps
+    /// its inner and trailing spacing, as typed.
+    private static func splitFirstWord(_ text: Substring) -> (String, Substring) {
+        let trimmed = text.drop(while: \.isWhitespace)
+        let word = trimmed.prefix(while: { !$0.isWhitespace })
+        let rest = trimmed[word.endIndex...].drop(while: \.isWhitespace)
+        return (String(word), rest)
+    }
+
+    private static func singleUser(_ arguments: Substring, usage text: String) -> Result<String, CommandError> {
+        let (user, rest) = splitFirstWord(arguments)
+        guard !user.isEmpty, rest.allSatisfy(\.isWhitespace) else { return usage(text) }
+        return .success(user)
+    }
+
+    private static func noArguments(_ arguments: Substring, usage text: String) -> Result<Void, CommandError> {
+        arguments.allSatisfy(\.isWhitespace) ? .success(()) : usage(text)
+    }
+
+    private static func usage<T>(_ text: String) -> Result<T, CommandError> {
+        .failure(CommandError(message: "usage: \(text)"))
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}

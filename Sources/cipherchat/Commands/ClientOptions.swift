@@ -1,0 +1,63 @@
+import ArgumentParser
+import CipherClient
+import Foundation
+
+/// Options every client command shares: where the identity lives and how to unlock it.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The client's home directory (default: $CIPHERCHAT_HOME, else ~/.cipherchat).")
+    var home: String?
+
+    @Option(help: "Read the passphrase from this file (default: $CIPHERCHAT_PASSPHRASE, else a prompt).")
+    var passphraseFile: String?
+
+    var resolvedHome: String {
+        if let home { return home }
+        if let environment = ProcessInfo.processInfo.environment["CIPHERCHAT_HOME"], !environment.isEmpty { return environment }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".cipherchat")
+    }
+
+    /// The passphrase from the file, the environment, or a no-echo prompt, in that order.
+    func passphrase(confirm: Bool = false) throws -> String {
+        if let passphraseFile {
+            guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
+                throw CommandFailure.usage("cannot read the passphrase file \(passphraseFile)")
+            }
+            return text.trimmingCharacters(in: .newlines)
+        }
+        if let environment = ProcessInfo.processInfo.environment["CIPHERCHAT_PASSPHRASE"] { return environment }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw CommandFailure.usage("no passphrase: set CIPHERCHAT_PASSPHRASE, pass --passphrase-file, or run on a terminal")
+        }
+        let first = try SecretPrompt.readSecret(prompt: "Passphrase: ")
+        if confirm {
+            guard try SecretPrompt.readSecret(prompt: "Again: ") == first else { throw CommandFailure.usage("the passphrases differ") }
+        }
+        return first
+    }
+
+    func openClient() throws -> ChatClient {
+        do {
+            return try ChatClient.open(home: resolvedHome, passphrase: passphrase())
+        } catch let error as ClientError {
+            throw CommandFailure.client(error)
+        }
+    }
+}
+
+/// Reads a secret from the terminal without echoing it.
+enum SecretPrompt {
+    static func readSecret(prompt: String) throws -> String {
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var original = termios()
+        tcgetattr(STDIN_FILENO, &original)
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &original)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        guard let line = readLine(strippingNewline: true) else { throw CommandFailure.usage("no passphrase entered") }
+        return line
+    }
+}

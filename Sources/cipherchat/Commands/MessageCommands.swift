@@ -1,0 +1,132 @@
+import ArgumentParser
+import CipherClient
+import Foundation
+
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send a message; exit 0 once the relay has stored it durably.",
+        discussion: "Exit 6 when TO's identity changed (see 'cipherchat trust') or the trust policy refuses an unverified contact."
+    )
+
+    @OptionGroup var options: ClientOptions
+
+    @Argument(help: "The recipient's username.")
+    var to: String
+
+    @Argument(parsing: .remaining, help: "The message; several words are joined with spaces.")
+    var message: [String]
+
+    @Option(help: "Give up after this many seconds without the relay's acknowledgement.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        try await runReportingFailures {
+            guard !message.isEmpty else { throw CommandFailure.usage("nothing to send") }
+            let client = try options.openClient()
+            try await client.start()
+            let text = message.joined(separator: " ")
+            try await withDeadline(seconds: timeout) {
+                try await client.send(text, to: to)
+            }
+            await client.stop()
+        }
+    }
+}
+
+struct RecvCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recv",
+        abstract: "Print the messages that have arrived, and acknowledge them.",
+        discussion: """
+            With --json, one object a line: id, from, to, sent_at, received_at (ISO 8601), kind, \
+            text, verified.
+            """
+    )
+
+    @OptionGroup var options: ClientOptions
+
+    @Flag(help: "One JSON object a line.")
+    var json = false
+
+    @Option(help: "When nothing is queued, wait up to this many seconds for something to arrive.")
+    var wait: Double = 0
+
+    @Flag(help: "Keep printing messages as they arrive, until interrupted.")
+    var follow = false
+
+    func run() async throws {
+        try await runReportingFailures {
+            let client = try options.openClient()
+            let events = client.events
+            try await client.start()
+            var remaining: Int?
+            var waitedForFirst = false
+            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(wait * 1000)))
+            let timer = Task {
+                try await Task.sleep(until: deadline)
+                if !follow { await client.stop() }
+            }
+            for await event in events {
+                switch event {
+                case .connected(let queued):
+                    if remaining == nil { remaining = queued }
+                    if queued == 0, wait == 0, !follow { await client.stop() }
+                case .message(let record):
+                    print(json ? MessageFormat.json(record) : MessageFormat.line(record))
+                    fflush(nil)
+                case .warning(let text):
+                    printError(text)
+                case .deliveryHandled:
+                    if var count = remaining { count -= 1; remaining = count }
+                    waitedForFirst = true
+                    if !follow, let count = remaining, count <= 0 { await client.stop() }
+                case .disconnected:
+                    if !follow, waitedForFirst { await client.stop() }
+                }
+            }
+            timer.cancel()
+        }
+    }
+}
+
+/// Runs `body`, failing with a clear message when it takes longer than `seconds`.
+func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            throw CommandFailure.failure("the relay did not confirm within \(seconds) s; the message stays queued and is resent next time")
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
+
+enum MessageFormat {
+    static func line(_ record: ChatRecord) -> String {
+        let time = Date(timeIntervalSince1970: Double(record.sentAtMilliseconds) / 1000)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        let mark = record.verified ? " ✓" : ""
+        return "[\(formatter.string(from: time))] \(record.from)\(mark): \(record.text)"
+    }
+
+    static func json(_ record: ChatRecord) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let object: [String: Any] = [
+            "id": record.id,
+            "from": record.from,
+            "to": record.to,
+            "sent_at": formatter.string(from: Date(timeIntervalSince1970: Double(record.sentAtMilliseconds) / 1000)),
+            "received_at": formatter.string(from: Date(timeIntervalSince1970: Double(record.receivedAtMilliseconds) / 1000)),
+            "kind": record.kind,
+            "text": record.text,
+            "verified": record.verified,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,108 @@
+import CipherRelay
+import CipherSQLite
+import Testing
+
+/// What only the durable store promises: data outlives the process, concurrent enqueues share
+/// commits, and the schema records its migrations.
+@Suite("SQLite relay store")
+struct SQLiteStoreTests {
+    @Test("accounts, prekeys and queue survive close and reopen; delivery ids keep increasing")
+    func survivesReopen() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+
+        var store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.createAccount(Fixtures.account("alice")) == .created)
+        try await store.publishPrekeys(username: "alice", signedPrekey: [1], postQuantumPrekey: [2])
+        _ = try await store.addOneTimePrekeys(username: "alice", prekeys: [(1, [11]), (2, [12])])
+        #expect(try await store.takeBundle(username: "alice")?.oneTimePrekey == [11])
+        var queued: [QueuedEnvelope] = []
+        for clientID in UInt8(0)..<3 {
+            queued.append(try #require(try await store.enqueueDurably(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID)).envelope))
+        }
+        try await store.close()
+
+        store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.account(named: "alice") == Fixtures.account("alice"))
+        #expect(try await store.createAccount(Fixtures.account("alice")) == .exists(Fixtures.account("alice")))
+        #expect(try await store.oneTimePrekeyCount(username: "alice") == 1)
+        #expect(try await store.takeBundle(username: "alice") == StoredBundle(signedPrekey: [1], postQuantumPrekey: [2], oneTimePrekey: [12]))
+        #expect(try await store.pending(for: "bob", after: 0, limit: 10) == queued)
+        #expect(try await store.queuedCount(for: "bob") == 3)
+        #expect(try await store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: 1), quota: 10).result == .duplicate(queued[1]))
+        #expect(try await store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: 9), quota: 3).result == .quotaExceeded(quota: 3))
+
+        // Empty the queue: the next run must still not reuse an id.
+        try await store.acknowledge(recipient: "bob", deliveryIDs: queued.map(\.deliveryID))
+        #expect(try await store.queuedCount(for: "bob") == 0)
+        try await store.close()
+
+        store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.pending(for: "bob", after: 0, limit: 10).isEmpty)
+        let next = try #require(try await store.enqueueDurably(Fixtures.envelope(from: "alice", to: "bob", clientID: 0)).envelope)
+        #expect(next.deliveryID > queued.last!.deliveryID)
+        try await store.close()
+    }
+
+    @Test("close stores envelopes whose batch was still open")
+    func closeFlushes() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        var store = try SQLiteRelayStore(path: file.path)
+        var tickets: [EnqueueTicket] = []
+        for clientID in UInt8(0)..<5 {
+            tickets.append(try await store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID), quota: 10))
+        }
+        try await store.close()
+        for ticket in tickets { try await ticket.durable() }
+        await #expect(throws: SQLiteRelayStoreError.closed) {
+            try await store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: 9), quota: 10)
+        }
+
+        store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.pending(for: "bob", after: 0, limit: 10) == tickets.compactMap(\.result.envelope))
+        try await store.close()
+    }
+
+    @Test("200 concurrent enqueues share commits and are stored in delivery-id order")
+    func groupCommit() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        let store = try SQLiteRelayStore(path: file.path)
+        let count = 200
+        let stored = try await withThrowingTaskGroup(of: QueuedEnvelope?.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let envelope = Fixtures.envelope(from: "sender\(index % 10)", to: "bob", clientID: UInt8(index / 10))
+                    let ticket = try await store.enqueue(envelope, quota: count)
+                    try await ticket.durable()
+                    return ticket.result.envelope
+                }
+            }
+            return try await group.reduce(into: [QueuedEnvelope]()) { if let envelope = $1 { $0.append(envelope) } }
+        }
+        #expect(stored.count == count)
+        #expect(store.commitCount >= 1 && store.commitCount < count)
+
+        let pending = try await store.pending(for: "bob", after: 0, limit: count + 1)
+        #expect(pending == stored.sorted { $0.deliveryID < $1.deliveryID })
+        #expect(try await store.queuedCount(for: "bob") == count)
+        try await store.close()
+    }
+
+    @Test("the schema records its migrations, and WAL with synchronous FULL is in force")
+    func migrationsAndSettings() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        var store = try SQLiteRelayStore(path: file.path)
+        let fresh = try await store.diagnostics()
+        #expect(fresh.journalMode == "wal")
+        #expect(fresh.synchronous == 2)
+        #expect(fresh.appliedMigrations == ["v1-accounts-prekeys-queue"])
+        try await store.close()
+
+        store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.diagnostics() == fresh)
+        try await store.close()
+    }
+}

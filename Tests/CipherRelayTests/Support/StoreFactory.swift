@@ -1,0 +1,45 @@
+import CipherRelay
+import CipherSQLite
+import Foundation
+
+/// One way to make a fresh, empty `RelayStore`: the contract suite runs every test once per
+/// factory in `all`, so each backend is held to the same behaviour.
+struct StoreFactory: Sendable, CustomStringConvertible {
+    let description: String
+    private let make: @Sendable () throws -> (store: any RelayStore, cleanUp: @Sendable () -> Void)
+
+    static let inMemory = StoreFactory(description: "in-memory") { (InMemoryRelayStore(), {}) }
+
+    static let sqlite = StoreFactory(description: "SQLite") {
+        let file = TemporaryDatabaseFile()
+        return (try SQLiteRelayStore(path: file.path), { file.remove() })
+    }
+
+    static let all = [inMemory, sqlite]
+
+    /// Runs `body` with a fresh store, then closes the store and removes what it left behind.
+    func withStore(_ body: (any RelayStore) async throws -> Void) async throws {
+        let (store, cleanUp) = try make()
+        defer { cleanUp() }
+        do {
+            try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+}
+
+/// A database path under the temporary directory, unique to one test.
+struct TemporaryDatabaseFile: Sendable {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("cipherchat-relay-\(UUID().uuidString).sqlite").path
+
+    /// Removes the database with its write-ahead log and shared-memory index.
+    func remove() {
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+}
