@@ -113,6 +113,23 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "CipherServerTests",
+            dependencies: [
+                "CipherClient",
+                "CipherCore",
+                "CipherNIO",
+                "CipherRelay",
+                "CipherServer",
+                "CipherSQLite",
+                "CipherTesting",
+                "CipherWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
             name: "CipherCoreTests",
             dependencies: [
                 "CipherCore",
@@ -127,6 +144,10 @@ let package = Package(
         .testTarget(
             name: "CipherRelayTests",
             dependencies: ["CipherRelay", "CipherSQLite", "CipherTesting", "CipherCore"]
+        ),
+        .testTarget(
+            name: "CipherChatUITests",
+            dependencies: ["cipherchat", "CipherTesting"]
         ),
     ],
     swiftLanguageModes: [.v6]

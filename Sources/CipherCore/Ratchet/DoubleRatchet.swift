@@ -52,6 +52,8 @@ public struct DoubleRatchet: Sendable {
 
     mutating func encrypt(_ plaintext: [UInt8]) throws -> RatchetMessage {
         guard let chain = sendingChain else { throw DecryptionError.malformed }
+        // A chain ends one short of 2^32 messages; the peer's next reply starts a new one.
+        guard sendingMessageNumber < UInt32.max else { throw SessionError.chainExhausted }
         let (messageKey, next) = chain.step()
         let header = RatchetMessage(
             ratchetKey: Array(ownRatchetKey.publicKey.rawRepresentation),
@@ -70,6 +72,8 @@ public struct DoubleRatchet: Sendable {
     }
 
     mutating func decrypt(_ message: RatchetMessage, random: some RandomSource) throws(DecryptionError) -> [UInt8] {
+        // The last number would leave no next chain key (and overflow the counter).
+        guard message.messageNumber < UInt32.max, message.previousChainLength < UInt32.max else { throw .cannotDecrypt }
         let aad = RatchetMessage.associatedData(sessionAD: associatedData, header: message.headerBytes)
         var next = self
         let slot = SkippedMessageKeys.Slot(ratchetKey: message.ratchetKey, messageNumber: message.messageNumber)

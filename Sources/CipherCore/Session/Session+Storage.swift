@@ -52,6 +52,10 @@ extension Session {
         pendingPrekey = nil
         if state.hasPendingPrekey {
             let pending = state.pendingPrekey
+            guard pending.ephemeralKey == state.baseKey, [256, 384, 512].contains(pending.wrappedSecret.count),
+                  pending.kemCiphertext.count == PostQuantumPrekey.ciphertextSize else {
+                throw .malformed
+            }
             do {
                 let identity = try PublicIdentity(serialized: pending.senderIdentity)
                 let signedPrekeyWire = try WireSignedPrekey(boundedBytes: pending.senderSignedPrekey, maxSize: 2048)

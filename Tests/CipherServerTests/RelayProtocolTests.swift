@@ -1,0 +1,134 @@
+import CipherClient
+import CipherCore
+import CipherRelay
+import CipherTesting
+import CipherWire
+import Foundation
+import Testing
+
+/// The relay and the client library over real TLS on loopback, with a real SQLite store.
+@Suite("Relay and client over TLS", .serialized)
+struct RelayProtocolTests {
+    @Test("two users converse both ways, online and through the offline queue")
+    func converse() async throws {
+        let relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        try await alice.start()
+        // Bob is offline: the message waits in his queue.
+        try await alice.send("hello bob", to: "bob")
+        let bobEvents = EventCollector()
+        await bobEvents.follow(bob)
+        try await bob.start()
+        #expect(await bobEvents.wait { await $0.texts == ["hello bob"] })
+        // Both online now: the reply is pushed at once.
+        let aliceEvents = EventCollector()
+        await aliceEvents.follow(alice)
+        try await bob.send("hi alice", to: "alice")
+        #expect(await aliceEvents.wait { await $0.texts == ["hi alice"] })
+        try await alice.send("second", to: "bob")
+        #expect(await bobEvents.wait { await $0.texts == ["hello bob", "second"] })
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+
+    @Test("a taken name cannot be registered with another key")
+    func takenName() async throws {
+        let relay = try await TestRelay.start()
+        _ = try await relay.makeUser("alice")
+        await #expect(throws: RelayError.self) { _ = try await relay.makeUser("alice") }
+        let count = try await relay.store.account(named: "alice")
+        #expect(count != nil)
+        await relay.stop()
+    }
+
+    @Test("logging in with another identity's key is refused")
+    func wrongKeyLogin() async throws {
+        let relay = try await TestRelay.start()
+        _ = try await relay.makeUser("alice")
+        let link = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        await #expect(throws: RelayError.self) {
+            _ = try await link.authenticate(.login, username: "alice", identity: TestIdentities.mallory)
+        }
+        await link.close()
+        let log = try String(contentsOfFile: relay.directory + "/security.log", encoding: .utf8)
+        #expect(log.contains("\"event\":\"login_failed\""))
+        await relay.stop()
+    }
+
+    @Test("an envelope replayed by the relay is shown once; a tampered one is refused and the conversation goes on")
+    func replayAndTamper() async throws {
+        let relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        try await alice.start()
+        try await alice.send("first", to: "bob")
+        // A malicious relay keeps a copy of the envelope and replays it, once intact under a
+        // new client message id, once with a byte altered.
+        let queued = try await relay.store.pending(for: "bob", after: 0, limit: 10)
+        let original = try #require(queued.first)
+        var tampered = original.envelope
+        tampered[tampered.count - 5] ^= 0x01
+        for (index, envelope) in [original.envelope, tampered].enumerated() {
+            let ticket = try await relay.store.enqueue(
+                NewEnvelope(sender: "alice", recipient: "bob", clientMessageID: [UInt8](repeating: UInt8(index + 1), count: 16),
+                            acceptedAtMilliseconds: original.acceptedAtMilliseconds, envelope: envelope),
+                quota: 100
+            )
+            try await ticket.durable()
+        }
+        let bobEvents = EventCollector()
+        await bobEvents.follow(bob)
+        try await bob.start()
+        #expect(await bobEvents.wait { await $0.warnings.count == 2 })
+        #expect(await bobEvents.texts == ["first"])
+        try await alice.send("after the attack", to: "bob")
+        #expect(await bobEvents.wait { await $0.texts == ["first", "after the attack"] })
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+
+    @Test("a changed contact identity is refused until trusted, and its message held until then")
+    func changedContactIdentity() async throws {
+        let relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        try await alice.start()
+        try await alice.send("hello", to: "bob")
+        let bobEvents = EventCollector()
+        await bobEvents.follow(bob)
+        try await bob.start()
+        #expect(await bobEvents.wait { await $0.texts == ["hello"] })
+        // The relay (or someone who took over the account) substitutes Alice's identity:
+        // Mallory's key under the name "alice", delivered as a new session.
+        let random = SeededRandomSource(seed: "substitute")
+        let mallory = try TestUser(name: "mallory", identity: TestIdentities.mallory, random: random)
+        var wire = WireFetchBundle()
+        wire.username = "bob"
+        let link = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await link.authenticate(.login, username: "alice", identity: alice.identity)
+        let reply = try await link.request(.fetchBundle(wire))
+        guard case .bundle(let fetched) = reply.body else { Issue.record("no bundle"); return }
+        var forged = try Session.initiate(
+            identity: mallory.identity, signedPrekey: mallory.signedPrekey, bundle: PrekeyBundle(wire: fetched.bundle), random: random
+        )
+        var send = WireSendEnvelope()
+        send.recipient = "bob"
+        send.clientMessageID = Data(random.bytes(16))
+        send.envelope = Data(try forged.encrypt(.text("i am alice, trust me", sentAtMilliseconds: 0, random: random)))
+        _ = try await link.request(.send(send))
+        #expect(await bobEvents.wait { await $0.warnings.contains { $0.contains("CHANGED") } })
+        #expect(await bobEvents.texts == ["hello"])
+        // Sending to the changed contact is refused too.
+        await #expect(throws: ClientError.self) { try await bob.send("are you there?", to: "alice") }
+        // Once Bob accepts the new identity, the held message is shown.
+        #expect(try await bob.trust("alice"))
+        #expect(await bobEvents.wait { await $0.texts == ["hello", "i am alice, trust me"] })
+        await link.close()
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+}

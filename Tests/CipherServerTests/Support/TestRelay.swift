@@ -1,0 +1,94 @@
+import CipherClient
+import CipherCore
+import CipherNIO
+import CipherRelay
+import CipherServer
+import CipherSQLite
+import Foundation
+import Logging
+
+/// A real relay in this process: TLS on a loopback port, a SQLite store in a temporary
+/// directory, the security log beside it.
+final class TestRelay: @unchecked Sendable {
+    let server: RelayServer
+    let store: SQLiteRelayStore
+    let directory: String
+    private let running: Task<Void, any Error>
+
+    var port: Int { server.localAddress.port! }
+    var endpoint: ServerEndpoint { try! ServerEndpoint("127.0.0.1:\(port)") }
+    var trust: RelayTLS.ServerTrust { .pinned(certificateHash: server.tlsIdentity.certificateHash) }
+
+    static func start(configure: (inout RelayConfiguration) -> Void = { _ in }) async throws -> TestRelay {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = ServerConfiguration(dataDirectory: directory)
+        configuration.port = 0
+        configure(&configuration.relay)
+        let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
+        let server = try await RelayServer(
+            configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: directory),
+            logger: Logger(label: "test-relay")
+        )
+        return TestRelay(server: server, store: store, directory: directory)
+    }
+
+    private init(server: RelayServer, store: SQLiteRelayStore, directory: String) {
+        self.server = server
+        self.store = store
+        self.directory = directory
+        running = Task { try await server.run() }
+    }
+
+    func stop() async {
+        await server.shutdown()
+        _ = await running.result
+        try? await store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A registered user with a fresh identity in a temporary home.
+    func makeUser(_ name: String) async throws -> ChatClient {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+        return try await ChatClient.create(
+            home: home, passphrase: "test passphrase", endpoint: endpoint, username: name, trust: trust,
+            kdf: .scrypt(logN: 10, r: 8, p: 1)
+        )
+    }
+}
+
+/// Collects a client's events so a test can wait for what it expects, with a bound.
+actor EventCollector {
+    private(set) var messages: [ChatRecord] = []
+    private(set) var warnings: [String] = []
+    private var task: Task<Void, Never>?
+
+    init() {}
+
+    func follow(_ client: ChatClient) {
+        let events = client.events
+        task = Task {
+            for await event in events { self.record(event) }
+        }
+    }
+
+    private func record(_ event: ClientEvent) {
+        switch event {
+        case .message(let record): messages.append(record)
+        case .warning(let text): warnings.append(text)
+        default: break
+        }
+    }
+
+    /// Waits until `condition` holds, at most `seconds`.
+    func wait(seconds: Double = 10, until condition: @Sendable (EventCollector) async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while ContinuousClock.now < deadline {
+            if await condition(self) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition(self)
+    }
+
+    var texts: [String] { messages.map(\.text) }
+}
