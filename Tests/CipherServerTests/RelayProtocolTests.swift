@@ -132,3 +132,100 @@ struct RelayProtocolTests {
         await relay.stop()
     }
 }
+
+@Suite("Hostile connections", .serialized)
+struct HostileConnectionTests {
+    @Test("an oversized frame gets an error and closes that connection, and nothing else")
+    func oversizedFrame() async throws {
+        let relay = try await TestRelay.start { $0.maxFrameSize = 64 * 1024 }
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        let bobEvents = EventCollector()
+        await bobEvents.follow(bob)
+        try await alice.start()
+        try await bob.start()
+
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        // Announce a 16 MiB frame: the relay must refuse at once, without buffering it.
+        let frames = try await attacker.exchange([0x01, 0x00, 0x00, 0x00])
+        #expect(frames.count == 2)
+        guard case .challenge = frames.first?.body, case .error(let error) = frames.last?.body else {
+            Issue.record("expected the challenge, then an error, then the close")
+            return
+        }
+        #expect(error.code == .frameTooLarge)
+        #expect(error.limit == "frame_size")
+
+        try await alice.send("still here", to: "bob")
+        #expect(await bobEvents.wait { await $0.texts == ["still here"] })
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+
+    @Test("garbage instead of a ClientFrame is refused and logged as a malformed frame")
+    func garbageFrame() async throws {
+        let relay = try await TestRelay.start()
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        let frames = try await attacker.exchange([0, 0, 0, 3, 0xff, 0xff, 0xff])
+        guard case .error(let error) = frames.last?.body else {
+            Issue.record("expected an error frame")
+            return
+        }
+        #expect(error.code == .malformedFrame)
+        let log = try String(contentsOfFile: relay.directory + "/security.log", encoding: .utf8)
+        #expect(log.contains("\"event\":\"malformed_frame\""))
+        await relay.stop()
+    }
+
+    @Test("requests before login are refused")
+    func unauthenticatedRequest() async throws {
+        let relay = try await TestRelay.start()
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        var fetch = WireClientFrame()
+        fetch.requestID = 7
+        var body = WireFetchBundle()
+        body.username = "alice"
+        fetch.fetchBundle = body
+        let bytes = try fetch.serializedBytes() as [UInt8]
+        let frames = try await attacker.exchange([0, 0, 0, UInt8(bytes.count)] + bytes)
+        guard case .error(let error) = frames.last?.body else {
+            Issue.record("expected an error frame")
+            return
+        }
+        #expect(error.code == .notAuthenticated)
+        #expect(frames.last?.requestID == 7)
+        await relay.stop()
+    }
+
+    @Test("a sender over its message rate is told which limit and when to retry")
+    func rateLimit() async throws {
+        let relay = try await TestRelay.start {
+            $0.messageBurst = 3
+            $0.messagesPerSecond = 0.5
+        }
+        _ = try await relay.makeUser("bob")
+        let alice = try await relay.makeUser("alice")
+        let link = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await link.authenticate(.login, username: "alice", identity: alice.identity)
+        var limited: RelayError?
+        for index in 0..<5 {
+            var send = WireSendEnvelope()
+            send.recipient = "bob"
+            send.clientMessageID = Data(repeating: UInt8(index), count: 16)
+            send.envelope = Data([1, 2, 3])
+            do {
+                _ = try await link.request(.send(send))
+            } catch let error as RelayError {
+                limited = error
+                break
+            }
+        }
+        let error = try #require(limited)
+        #expect(error.code == .rateLimited)
+        #expect(error.limit == "message_rate")
+        #expect(error.retryAfterMilliseconds > 0)
+        await link.close()
+        await relay.stop()
+    }
+}
