@@ -1,97 +1,140 @@
 import ArgumentParser
+import CipherClient
+import CipherNIO
 import CipherCore
+import CipherRelay
+import CipherServer
+import CipherSQLite
 import Foundation
+import Logging
 
-/// Runs the protocol end to end in one process and prints what each party sees and what a
-/// relay would hold: ciphertext only.
-struct DemoCommand: ParsableCommand {
+/// Runs a real relay and two real clients on loopback, in a temporary directory, and prints
+/// what each party sees and what the relay stored: ciphertext only.
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Show CipherChat's protocol at work: two users, a session, a room and a file.",
+        abstract: "Show CipherChat at work: a relay, two users, a conversation, what the relay stores.",
         discussion: """
-            Creates fresh identities for alice, bob and carol; alice starts a session with bob \
-            from his prekey bundle while he is offline; they exchange messages both ways; the three \
-            talk in a room, carol is removed and can no longer read it; alice sends bob a file. \
-            Every line marked 'relay sees' is exactly what would cross the network.
+            Starts a relay on a free loopback port with a SQLite store and a fresh self-signed \
+            certificate in a temporary directory; creates alice and bob; alice writes to bob while \
+            he is offline; bob comes online, reads and replies; both see their safety number; the \
+            relay's stored data is shown and searched for the plaintext. Then the core's rooms and \
+            files are shown in one process. Everything is removed at the end.
             """
     )
 
-    func run() throws {
-        let random = SystemRandomSource()
-        var demo = DemoPrinter()
-
-        demo.section("Identities (RSA-2048 signing + encryption keys)")
-        let alice = try DemoUser(name: "alice", random: random)
-        let bob = try DemoUser(name: "bob", random: random)
-        let carol = try DemoUser(name: "carol", random: random)
-        for user in [alice, bob, carol] {
-            demo.line("\(user.name): fingerprint \(user.identity.publicIdentity.fingerprint.displayString)")
+    func run() async throws {
+        try await runReportingFailures {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-demo-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await Self.converse(in: directory)
+            try CoreDemo.run()
         }
-        let safety = SafetyNumber(
-            local: alice.identity.publicIdentity, localUsername: "alice",
-            remote: bob.identity.publicIdentity, remoteUsername: "bob"
-        )
-        demo.line("alice and bob's safety number: \(safety)")
-
-        demo.section("A session started while bob is offline")
-        let bundle = try PrekeyBundle(serialized: bob.bundle.serialized)
-        demo.line("alice fetched and verified bob's prekey bundle (\(bob.bundle.serialized.count) bytes)")
-        var aliceSession = try Session.initiate(
-            identity: alice.identity, signedPrekey: alice.signedPrekey, bundle: bundle, random: random
-        )
-        var queuedForBob: [[UInt8]] = []
-        for text in ["hi bob, are you there?", "call me when you're back"] {
-            let envelope = try aliceSession.encrypt(.text(text, sentAtMilliseconds: now(), random: random))
-            queuedForBob.append(envelope)
-            demo.relay(envelope, note: "alice -> bob, queued while bob is offline")
-        }
-        demo.line("bob comes online and reads his queue:")
-        guard case .prekey(let prekey) = try SessionEnvelope(serialized: queuedForBob[0]) else { return }
-        var (bobSession, first) = try Session.accept(
-            prekey, identity: bob.identity, signedPrekey: bob.signedPrekey, postQuantumPrekey: bob.postQuantumPrekey,
-            oneTimePrekey: bob.oneTimePrekey, random: random
-        )
-        demo.message(from: "alice", to: "bob", first)
-        demo.message(from: "alice", to: "bob", try bobSession.decrypt(SessionEnvelope(serialized: queuedForBob[1]), random: random))
-
-        let reply = try bobSession.encrypt(.text("back now. the ratchet has turned.", sentAtMilliseconds: now(), random: random))
-        demo.relay(reply, note: "bob -> alice")
-        demo.message(from: "bob", to: "alice", try aliceSession.decrypt(SessionEnvelope(serialized: reply), random: random))
-        let replay = Result { try aliceSession.decrypt(SessionEnvelope(serialized: reply), random: random) }
-        if case .failure(let error) = replay { demo.line("the same envelope delivered again: \(error)") }
-
-        demo.section("Room #team with sender keys")
-        var room = DemoRoom(name: "#team", members: [alice, bob, carol])
-        try room.rotateAll(random: random)
-        let hello = try room.send(from: "alice", "welcome to #team", random: random)
-        for reader in ["bob", "carol"] { demo.message(from: "alice", to: reader, try room.read(hello, by: reader, from: "alice")) }
-        room.remove("carol")
-        try room.rotateAll(random: random)
-        demo.line("carol is removed; alice and bob make fresh chains and share them only with each other")
-        let secret = try room.send(from: "alice", "carol can't read this", random: random)
-        demo.message(from: "alice", to: "bob", try room.read(secret, by: "bob", from: "alice"))
-        demo.line("carol tries: \(room.attempt(secret, by: "carol", from: "alice"))")
-
-        demo.section("A file, encrypted in 64 KiB chunks")
-        let fileBytes = random.bytes(1 << 20)
-        var encryptor = FileEncryptor(random: random)
-        var chunks: [[UInt8]] = []
-        try encryptor.append(fileBytes) { chunks.append($0) }
-        let (finalChunk, manifest) = try encryptor.finish(name: "report.pdf")
-        chunks.append(finalChunk)
-        let manifestEnvelope = try aliceSession.encrypt(
-            Payload(kind: .fileManifest, content: manifest.serialized, sentAtMilliseconds: now(), random: random)
-        )
-        demo.relay(manifestEnvelope, note: "alice -> bob, the manifest (name, size, SHA-256, key)")
-        demo.line("relay stores \(chunks.count) encrypted chunks, \(chunks.reduce(0) { $0 + $1.count }) bytes")
-        let received = try bobSession.decrypt(SessionEnvelope(serialized: manifestEnvelope), random: random)
-        var decryptor = FileDecryptor(manifest: try FileManifest(serialized: received.content))
-        var decrypted: [UInt8] = []
-        decrypted.reserveCapacity(fileBytes.count)
-        for chunk in chunks { decrypted += try decryptor.open(chunk) }
-        try decryptor.finish()
-        demo.line("bob decrypted \(decryptor.manifest.name): \(decrypted.count) bytes, SHA-256 verified, identical: \(decrypted == fileBytes)")
     }
 
-    private func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+    static func converse(in directory: String) async throws {
+        var logger = Logger(label: "cipherchat.demo")
+        logger.logLevel = .error
+        var configuration = ServerConfiguration(dataDirectory: directory + "/relay")
+        configuration.port = 0
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteRelayStore(path: configuration.dataDirectory + "/relay.sqlite")
+        let server = try await RelayServer(
+            configuration: configuration, store: store,
+            securityLog: try FileSecurityLog(directory: configuration.dataDirectory), logger: logger
+        )
+        let running = Task { try await server.run() }
+        section("A relay")
+        line(server.readyLine)
+
+        section("Two users register (RSA-2048 identities, prekeys published)")
+        let endpoint = try ServerEndpoint("127.0.0.1:\(server.localAddress.port!)")
+        let trust = RelayTLS.ServerTrust.pinned(certificateHash: server.tlsIdentity.certificateHash)
+        var users: [String: ChatClient] = [:]
+        for name in ["alice", "bob"] {
+            users[name] = try await ChatClient.create(
+                home: directory + "/" + name, passphrase: "demo passphrase", endpoint: endpoint, username: name,
+                trust: trust, kdf: .scrypt(logN: 14, r: 8, p: 1)
+            )
+            line("\(name): \(users[name]!.fingerprint.displayString)")
+        }
+        let alice = users["alice"]!, bob = users["bob"]!
+
+        section("alice writes while bob is offline")
+        try await alice.start()
+        let secrets = ["Hi bob, the launch is on Thursday.", "Bring the keys to the blue door."]
+        for text in secrets {
+            try await alice.send(text, to: "bob")
+            line("alice -> bob: \(text)")
+        }
+        let queued = try await store.pending(for: "bob", after: 0, limit: 10)
+        line("the relay holds \(queued.count) envelopes for bob:")
+        for envelope in queued {
+            line("  #\(envelope.deliveryID) from \(envelope.sender), \(envelope.envelope.count) bytes: \(Hex.encode(envelope.envelope.suffix(20)))…")
+        }
+
+        section("bob comes online, reads and replies")
+        let bobInbox = Inbox(client: bob)
+        try await bob.start()
+        for record in await bobInbox.take(secrets.count) { line("bob reads from \(record.from): \(record.text)") }
+        let aliceInbox = Inbox(client: alice)
+        try await bob.send("Got it. See you Thursday.", to: "alice")
+        for record in await aliceInbox.take(1) { line("alice reads from \(record.from): \(record.text)") }
+
+        section("Safety numbers: the same on both sides")
+        line("alice sees: \(try await alice.safetyNumber(with: "bob").0)")
+        line("bob sees:   \(try await bob.safetyNumber(with: "alice").0)")
+
+        await alice.stop()
+        await bob.stop()
+        await server.shutdown()
+        _ = await running.result
+        try await store.close()
+
+        section("What the relay stored")
+        let markers = secrets + ["Got it. See you Thursday."]
+        var found = false
+        for file in (try? FileManager.default.subpathsOfDirectory(atPath: configuration.dataDirectory)) ?? [] {
+            let path = configuration.dataDirectory + "/" + file
+            let contents = FileManager.default.contents(atPath: path) ?? Data()
+            line("\(file): \(contents.count) bytes")
+            for marker in markers where contents.range(of: Data(marker.utf8)) != nil {
+                found = true
+                line("  PLAINTEXT FOUND: \(marker)")
+            }
+        }
+        line(found ? "the relay stored plaintext!" : "searched every file for the messages' text: not found (ciphertext only)")
+    }
+
+    static func section(_ title: String) { print("\n== \(title)") }
+    static func line(_ text: String) { print("   \(text)") }
+}
+
+/// Waits for messages on a client's event stream.
+actor Inbox {
+    private var received: [ChatRecord] = []
+    private var task: Task<Void, Never>?
+
+    init(client: ChatClient) {
+        let events = client.events
+        task = nil
+        Task { await self.follow(events) }
+    }
+
+    private func follow(_ events: AsyncStream<ClientEvent>) async {
+        for await event in events {
+            if case .message(let record) = event { received.append(record) }
+        }
+    }
+
+    /// The next `count` messages, waiting at most ten seconds.
+    func take(_ count: Int) async -> [ChatRecord] {
+        for _ in 0..<500 where received.count < count {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let taken = Array(received.prefix(count))
+        received.removeFirst(taken.count)
+        return taken
+    }
 }
