@@ -229,3 +229,27 @@ struct HostileConnectionTests {
         await relay.stop()
     }
 }
+
+@Suite("Relay restarts", .serialized)
+struct RelayRestartTests {
+    @Test("clients survive a relay restart in the middle of a conversation, losing nothing")
+    func restartMidConversation() async throws {
+        var relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        let bobEvents = EventCollector()
+        await bobEvents.follow(bob)
+        try await alice.start()
+        try await bob.start()
+        try await alice.send("before", to: "bob")
+        #expect(await bobEvents.wait { await $0.texts == ["before"] })
+
+        relay = try await relay.restarted()
+        // Both clients reconnect by themselves; this send waits for the new connection.
+        try await alice.send("after", to: "bob")
+        #expect(await bobEvents.wait(seconds: 20) { await $0.texts == ["before", "after"] })
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+}

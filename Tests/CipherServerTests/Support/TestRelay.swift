@@ -19,11 +19,13 @@ final class TestRelay: @unchecked Sendable {
     var endpoint: ServerEndpoint { try! ServerEndpoint("127.0.0.1:\(port)") }
     var trust: RelayTLS.ServerTrust { .pinned(certificateHash: server.tlsIdentity.certificateHash) }
 
-    static func start(configure: (inout RelayConfiguration) -> Void = { _ in }) async throws -> TestRelay {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
+    static func start(
+        directory existing: String? = nil, port: Int = 0, configure: (inout RelayConfiguration) -> Void = { _ in }
+    ) async throws -> TestRelay {
+        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory)
-        configuration.port = 0
+        configuration.port = port
         configure(&configuration.relay)
         let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
         let server = try await RelayServer(
@@ -40,11 +42,18 @@ final class TestRelay: @unchecked Sendable {
         running = Task { try await server.run() }
     }
 
-    func stop() async {
+    func stop(keepingData: Bool = false) async {
         await server.shutdown()
         _ = await running.result
         try? await store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        if !keepingData { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Stops this relay and starts another on the same port and data: a restart.
+    func restarted() async throws -> TestRelay {
+        let port = self.port
+        await stop(keepingData: true)
+        return try await TestRelay.start(directory: directory, port: port)
     }
 
     /// A registered user with a fresh identity in a temporary home.
