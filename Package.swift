@@ -149,6 +149,10 @@ let package = Package(
             name: "CipherChatUITests",
             dependencies: ["cipherchat", "CipherTesting"]
         ),
+        .testTarget(
+            name: "CipherEndToEndTests",
+            dependencies: ["cipherchat", "CipherTesting"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -51,7 +51,7 @@ struct SQLiteStoreTests {
         var store = try SQLiteRelayStore(path: file.path)
         var tickets: [EnqueueTicket] = []
         for clientID in UInt8(0)..<5 {
-            tickets.append(try await store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID), quota: 10))
+            tickets.append(try store.enqueue(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID), quota: 10))
         }
         try await store.close()
         for ticket in tickets { try await ticket.durable() }
@@ -74,7 +74,7 @@ struct SQLiteStoreTests {
             for index in 0..<count {
                 group.addTask {
                     let envelope = Fixtures.envelope(from: "sender\(index % 10)", to: "bob", clientID: UInt8(index / 10))
-                    let ticket = try await store.enqueue(envelope, quota: count)
+                    let ticket = try store.enqueue(envelope, quota: count)
                     try await ticket.durable()
                     return ticket.result.envelope
                 }
@@ -82,11 +82,24 @@ struct SQLiteStoreTests {
             return try await group.reduce(into: [QueuedEnvelope]()) { if let envelope = $1 { $0.append(envelope) } }
         }
         #expect(stored.count == count)
-        #expect(store.commitCount >= 1 && store.commitCount < count)
+        #expect(store.commitCount >= 1 && store.commitCount < count, "\(store.commitCount) commits for \(count) envelopes")
 
         let pending = try await store.pending(for: "bob", after: 0, limit: count + 1)
         #expect(pending == stored.sorted { $0.deliveryID < $1.deliveryID })
         #expect(try await store.queuedCount(for: "bob") == count)
+        try await store.close()
+    }
+
+    @Test("one-time prekeys are handed out lowest id first, whatever order they were added in")
+    func lowestOneTimePrekeyFirst() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        let store = try SQLiteRelayStore(path: file.path)
+        try await store.publishPrekeys(username: "bob", signedPrekey: [1], postQuantumPrekey: [2])
+        _ = try await store.addOneTimePrekeys(username: "bob", prekeys: [(9, [9]), (2, [2]), (5, [5])])
+        var handedOut: [[UInt8]?] = []
+        for _ in 0..<4 { handedOut.append(try await store.takeBundle(username: "bob")?.oneTimePrekey) }
+        #expect(handedOut == [[2], [5], [9], nil])
         try await store.close()
     }
 

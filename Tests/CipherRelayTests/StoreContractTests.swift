@@ -163,6 +163,24 @@ struct StoreContractTests {
         }
     }
 
+    @Test("concurrent enqueues of one message store it once", arguments: StoreFactory.all)
+    func concurrentDuplicates(factory: StoreFactory) async throws {
+        try await factory.withStore { store async throws in
+            let envelope = Fixtures.envelope(from: "alice", to: "bob", clientID: 42)
+            let results = try await withThrowingTaskGroup(of: EnqueueResult.self) { group in
+                for _ in 0..<16 { group.addTask { try await store.enqueueDurably(envelope) } }
+                return try await group.reduce(into: [EnqueueResult]()) { $0.append($1) }
+            }
+            let stored = results.compactMap { result -> QueuedEnvelope? in
+                if case .stored(let envelope) = result { envelope } else { nil }
+            }
+            try #require(stored.count == 1)
+            #expect(results.filter { $0 == .duplicate(stored[0]) }.count == 15)
+            #expect(try await store.pending(for: "bob", after: 0, limit: 100) == stored)
+            #expect(try await store.queuedCount(for: "bob") == 1)
+        }
+    }
+
     @Test("a full queue refuses new envelopes but still recognises duplicates", arguments: StoreFactory.all)
     func quota(factory: StoreFactory) async throws {
         try await factory.withStore { store async throws in

@@ -1,3 +1,4 @@
+import CipherCore
 import CipherRelay
 import CipherTesting
 
