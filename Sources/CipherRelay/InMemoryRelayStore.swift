@@ -38,8 +38,8 @@ public actor InMemoryRelayStore: RelayStore {
     public func takeBundle(username: String) -> StoredBundle? {
         guard let signed = signedPrekeys[username], let postQuantum = postQuantumPrekeys[username] else { return nil }
         var oneTime: [UInt8]?
-        if var available = oneTimePrekeys[username], !available.isEmpty {
-            oneTime = available.removeFirst().encoded
+        if var available = oneTimePrekeys[username], let lowest = available.indices.min(by: { available[$0].id < available[$1].id }) {
+            oneTime = available.remove(at: lowest).encoded
             oneTimePrekeys[username] = available
         }
         return StoredBundle(signedPrekey: signed, postQuantumPrekey: postQuantum, oneTimePrekey: oneTime)

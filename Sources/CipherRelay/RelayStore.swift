@@ -51,8 +51,8 @@ public protocol PrekeyStore: Sendable {
     /// Adds one-time prekeys (`OneTimePrekey` encodings keyed by id; an id already stored is
     /// kept as it was) and returns how many the user now has.
     func addOneTimePrekeys(username: String, prekeys: [(id: UInt32, encoded: [UInt8])]) async throws -> Int
-    /// The user's bundle, removing the one-time prekey it hands out, atomically: each one-time
-    /// prekey is handed out at most once. Nil when the user has published no signed prekeys.
+    /// The user's bundle, removing the one-time prekey it hands out (the lowest id first),
+    /// atomically: each one-time prekey is handed out at most once. Nil when the user has published no signed prekeys.
     func takeBundle(username: String) async throws -> StoredBundle?
     func oneTimePrekeyCount(username: String) async throws -> Int
 }
