@@ -9,7 +9,7 @@ import PackageDescription
 //   CipherNIO     adapter: length-prefixed framing, TLS 1.3 configuration, certificates
 //   CipherServer  the relay server: wires sockets, TLS, the store and the logs to CipherRelay
 //   CipherClient  the client library: relay link, sessions, contacts, the sealed local store
-//   CipherTesting seeded randomness, manual clock, fixtures shared by every test target
+//   CipherTesting seeded randomness, fixtures shared by every test target
 //   cipherchat    the command-line executable
 let package = Package(
     name: "cipherchat",
@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
@@ -58,6 +59,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

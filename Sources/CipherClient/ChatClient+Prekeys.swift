@@ -22,6 +22,7 @@ extension ChatClient {
         publish.postQuantumPrekey = postQuantum.publicPrekey.wire
         publish.oneTimePrekeys = oneTime.map(\.publicPrekey.wire)
         _ = try await link.request(.publishPrekeys(publish))
+        try store.setSetting("published_signed_prekey", "1")
     }
 
     /// A batch of one-time prekeys with fresh ids, added to `changes`.
@@ -42,6 +43,7 @@ extension ChatClient {
             let now = Self.nowSeconds
             let currentID = try store.setting("current_signed_prekey") ?? "1"
             let current = try signedPrekey(id: UInt32(currentID) ?? 1)
+            var newCurrentID: String?
             if let current, SignedPrekeyPair.isDueForRotation(createdAt: current.publicPrekey.createdAt, now: now, interval: Self.signedPrekeyRotationSeconds) {
                 let nextID = current.publicPrekey.id &+ 1
                 let signed = try SignedPrekeyPair.generate(id: nextID, createdAt: now, identity: identity, random: random)
@@ -50,8 +52,12 @@ extension ChatClient {
                 changes.put("pq-prekey", String(nextID), try StoredPostQuantumPrekey(postQuantum).jsonBytes())
                 publish.signedPrekey = signed.publicPrekey.wire
                 publish.postQuantumPrekey = postQuantum.publicPrekey.wire
-                try store.setSetting("current_signed_prekey", String(nextID))
-                try store.setSetting("current_pq_prekey", String(nextID))
+                newCurrentID = String(nextID)
+            } else if let current, try store.setting("published_signed_prekey") != currentID,
+                      let postQuantum = try postQuantumPrekey(id: current.publicPrekey.id) {
+                // The last upload of the current prekeys did not get through: repeat it.
+                publish.signedPrekey = current.publicPrekey.wire
+                publish.postQuantumPrekey = postQuantum.publicPrekey.wire
             }
             for (name, value) in try store.items("signed-prekey") where name != currentID {
                 let stored = try StoredSignedPrekey.fromJSON(value)
@@ -61,12 +67,21 @@ extension ChatClient {
                     changes.delete("pq-prekey", name)
                 }
             }
-            if try store.items("one-time-prekey").count < Self.oneTimePrekeyBatch / 2 {
+            // The relay's count decides: private halves of prekeys it handed out stay here until used.
+            if relayOneTimePrekeyCount < Self.oneTimePrekeyBatch / 2 {
                 publish.oneTimePrekeys = try makeOneTimePrekeys(&changes).map(\.publicPrekey.wire)
             }
+            // The new prekeys are stored before they become current, so a failure in between
+            // leaves the old ones in force.
             try store.commit(changes)
+            if let newCurrentID {
+                try store.setSetting("current_signed_prekey", newCurrentID)
+                try store.setSetting("current_pq_prekey", newCurrentID)
+            }
             if publish.hasSignedPrekey || !publish.oneTimePrekeys.isEmpty {
                 _ = try await link.request(.publishPrekeys(publish))
+                if publish.hasSignedPrekey { try store.setSetting("published_signed_prekey", String(publish.signedPrekey.id)) }
+                if !publish.oneTimePrekeys.isEmpty { relayOneTimePrekeyCount += publish.oneTimePrekeys.count }
             }
         } catch {
             logger.warning("prekey maintenance failed", metadata: ["error": "\(error)"])

@@ -6,24 +6,36 @@ extension ChatClient {
     /// Handles one delivery: decrypts it in the sender's session (starting one from a prekey
     /// message), drops repeats, stores the message and then acknowledges it to the relay.
     func handle(_ delivery: WireDelivery, on link: RelayLink) async {
-        await process(delivery)
-        var acknowledge = WireAcknowledge()
-        acknowledge.deliveryIds = [delivery.deliveryID]
-        try? await link.post(.acknowledge(acknowledge))
+        // Acknowledged only once the outcome is stored: a message the store failed to keep is
+        // left with the relay, which delivers it again at the next login.
+        if await process(delivery) {
+            var acknowledge = WireAcknowledge()
+            acknowledge.deliveryIds = [delivery.deliveryID]
+            try? await link.post(.acknowledge(acknowledge))
+        }
         eventSink.yield(.deliveryHandled)
     }
 
-    func process(_ delivery: WireDelivery) async {
+    /// Whether the delivery is settled (shown, dropped as a repeat, refused, or held) and may
+    /// be acknowledged.
+    @discardableResult
+    func process(_ delivery: WireDelivery) async -> Bool {
         let sender = delivery.sender
         do {
             if let record = try decrypt(delivery) {
                 eventSink.yield(.message(record))
             }
-        } catch let error as ClientError {
+            return true
+        } catch let error as ClientError where error != .storeCorrupted {
             eventSink.yield(.warning("\(error)"))
-        } catch {
+            return true
+        } catch is DecryptionError, is HandshakeError, is IdentityError, is WireDecodingError {
             // One message to the user, whatever failed: a decryption failure is no oracle.
             eventSink.yield(.warning("a message from \(sender) could not be decrypted and was dropped"))
+            return true
+        } catch {
+            eventSink.yield(.warning("a message from \(sender) could not be stored and will be delivered again: \(error)"))
+            return false
         }
     }
 

@@ -22,6 +22,8 @@ public actor ChatClient {
     var connectionTask: Task<Void, Never>?
     var stopped = false
     var lastQueuedCount = 0
+    /// How many one-time prekeys the relay said it holds for this user.
+    var relayOneTimePrekeyCount = Int.max
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -107,14 +109,8 @@ public actor ChatClient {
     static func connectLink(endpoint: ServerEndpoint, trust: RelayTLS.ServerTrust) async throws -> RelayLink {
         do {
             return try await RelayLink.connect(host: endpoint.host, port: endpoint.port, trust: trust)
-        } catch let error as RelayError {
-            throw error
-        } catch {
-            // A TLS failure under a pin is a changed certificate: say so plainly.
-            if case .pinned = trust, "\(error)".contains("handshakeFailed") || "\(error)".contains("SSL") {
-                throw ClientError.serverCertificateChanged
-            }
-            throw error
+        } catch RelayLink.ConnectError.certificateMismatch {
+            throw ClientError.serverCertificateChanged
         }
     }
 
@@ -144,6 +140,7 @@ public actor ChatClient {
         do {
             let welcome = try await newLink.authenticate(.login, username: username, identity: identity)
             lastQueuedCount = Int(welcome.queued)
+            relayOneTimePrekeyCount = Int(welcome.oneTimePrekeysRemaining)
             eventSink.yield(.connected(queued: Int(welcome.queued)))
             return newLink
         } catch {
@@ -191,10 +188,11 @@ public actor ChatClient {
         }
     }
 
-    /// 0.25 s doubling to 30 s, with full jitter: reconnecting clients do not stampede.
+    /// A ceiling of 0.25 s doubling to 30 s, with full jitter (a uniform draw below the
+    /// ceiling, at least 50 ms): clients reconnecting after a restart do not stampede.
     static func backoff(attempt: Int) -> Double {
         let ceiling = min(30, 0.25 * pow(2, Double(min(attempt, 10))))
-        return Double.random(in: ceiling / 2...ceiling)
+        return max(0.05, Double.random(in: 0...ceiling))
     }
 
     /// Handles one connection's events until it closes.
@@ -205,7 +203,8 @@ public actor ChatClient {
             switch event {
             case .delivery(let delivery):
                 await handle(delivery, on: active)
-            case .prekeysLow:
+            case .prekeysLow(let remaining):
+                relayOneTimePrekeyCount = remaining
                 await maintainPrekeys(on: active)
             case .goingAway:
                 await active.close()

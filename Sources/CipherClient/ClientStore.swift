@@ -49,7 +49,7 @@ final class ClientStore: Sendable {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let random = SystemRandomSource()
         let key = StorageKey.generate(random: random)
-        let sealedKey = try SealedContainer.seal(key.bytes, passphrase: passphrase, context: "cipherchat/v1/storage-key", kdf: kdf, random: random)
+        let sealedKey = try SealedContainer.seal(key.bytes, passphrase: passphrase, context: StorageKey.containerContext, kdf: kdf, random: random)
         let database = try openDatabase(path: path)
         try database.write { db in
             for (name, value) in settings { try setSetting(db, name, value) }
@@ -68,7 +68,7 @@ final class ClientStore: Sendable {
               let sealed = Hex.decode(sealedHex) else {
             throw ClientError.storeCorrupted
         }
-        let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: "cipherchat/v1/storage-key")
+        let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: StorageKey.containerContext)
         return ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes))
     }
 

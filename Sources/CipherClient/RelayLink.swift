@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One TLS connection to the relay (PROTOCOL.md 12): requests matched to replies by request id,
 /// and everything the relay sends unasked (deliveries, notices) on `events`.
@@ -26,11 +27,30 @@ public actor RelayLink {
     private var receivedNonce: [UInt8]?
     private var isClosed = false
 
+    public enum ConnectError: Error, Sendable {
+        /// The relay presented a certificate other than the pinned one.
+        case certificateMismatch
+    }
+
     /// Connects, completes the TLS handshake (refused unless the relay is trusted), and starts
-    /// reading. `maxFrameSize` bounds what the relay may send.
+    /// reading. `maxFrameSize` bounds what the relay may send: a relay may accept frames up to
+    /// its own limit (1 MiB by default), and deliveries add a little to the envelope.
     public static func connect(
-        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int = 2 << 20,
+        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int = 16 << 20,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RelayLink {
+        let mismatch = PinMismatch()
+        do {
+            return try await connect(host: host, port: port, trust: trust, maxFrameSize: maxFrameSize, group: group, mismatch: mismatch)
+        } catch {
+            if mismatch.happened { throw ConnectError.certificateMismatch }
+            throw error
+        }
+    }
+
+    private static func connect(
+        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int,
+        group: any EventLoopGroup, mismatch: PinMismatch
     ) async throws -> RelayLink {
         let context = try RelayTLS.clientContext(trust: trust)
         let asyncChannel = try await ClientBootstrap(group: group)
@@ -39,7 +59,9 @@ public actor RelayLink {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(RelayTLS.clientHandler(context: context, trust: trust, hostname: host))
+                    try pipeline.addHandler(RelayTLS.clientHandler(
+                        context: context, trust: trust, hostname: host, onPinMismatch: { mismatch.record() }
+                    ))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: maxFrameSize))
                     try pipeline.addHandler(FrameEncoder())
                     return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -191,4 +213,12 @@ public actor RelayLink {
         eventSink.yield(.closed)
         eventSink.finish()
     }
+}
+
+/// Whether the pin check refused the relay's certificate during one connection attempt.
+private final class PinMismatch: Sendable {
+    private let flag = Mutex(false)
+
+    func record() { flag.withLock { $0 = true } }
+    var happened: Bool { flag.withLock { $0 } }
 }

@@ -40,13 +40,16 @@ public enum RelayTLS {
 
     /// The client's TLS handler: with a pin, the connection fails unless the relay presents
     /// exactly the pinned certificate.
-    public static func clientHandler(context: NIOSSLContext, trust: ServerTrust, hostname: String?) throws -> NIOSSLClientHandler {
+    public static func clientHandler(
+        context: NIOSSLContext, trust: ServerTrust, hostname: String?, onPinMismatch: (@Sendable () -> Void)? = nil
+    ) throws -> NIOSSLClientHandler {
         let serverName = hostname.flatMap { isIPAddress($0) ? nil : $0 }
         switch trust {
         case .pinned(let expected):
             return try NIOSSLClientHandler(context: context, serverHostname: serverName) { certificates, promise in
                 guard let leaf = certificates.first, let der = try? leaf.toDERBytes(),
                       Array(SHA256.hash(data: der)) == expected else {
+                    onPinMismatch?()
                     promise.succeed(.failed)
                     return
                 }

@@ -1,4 +1,4 @@
-/// Every limit the relay enforces, all configurable (docs/DEPLOY.md lists the flags).
+/// Every limit the relay enforces, all configurable (`cipherchat server --help` lists the flags).
 public struct RelayConfiguration: Sendable {
     /// Largest frame accepted, in bytes; a larger one gets an error and the connection closes.
     public var maxFrameSize = 1 << 20

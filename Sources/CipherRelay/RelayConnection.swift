@@ -18,6 +18,8 @@ public actor RelayConnection {
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
+    /// While the queue is being read, pushes wait here, so that deliveries leave in order.
+    private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
 
     /// What the adapter does after a frame.
@@ -181,7 +183,6 @@ public actor RelayConnection {
         username = name
         self.identity = identity
         guard !closed else { return }
-        service.registry.add(self, for: name)
         var welcome = WireWelcome()
         welcome.username = name
         welcome.queued = UInt32(clamping: try await service.store.queuedCount(for: name))
@@ -190,6 +191,10 @@ public actor RelayConnection {
         frame.requestID = requestID
         frame.welcome = welcome
         continuation.yield(frame)
+        // Registered before the queue is read, so nothing enqueued in between is missed;
+        // pushes meanwhile are deferred by `refill` and sent after the older queued ones.
+        deferredPushes = []
+        service.registry.add(self, for: name)
         try await refill(username: name)
     }
 
@@ -197,10 +202,15 @@ public actor RelayConnection {
 
     /// Sends queued envelopes this connection has not sent yet, up to the unacknowledged bound.
     private func refill(username: String) async throws {
+        if deferredPushes == nil { deferredPushes = [] }
         let limit = service.configuration.maxUnacknowledgedDeliveries
         let queued = try await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)
         pushesPaused = false
-        for envelope in queued where !unacknowledged.contains(envelope.deliveryID) {
+        let deferred = deferredPushes ?? []
+        deferredPushes = nil
+        var sent = Set<UInt64>()
+        for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
+        where !unacknowledged.contains(envelope.deliveryID) && sent.insert(envelope.deliveryID).inserted {
             guard unacknowledged.count < limit else {
                 pushesPaused = true
                 break
@@ -211,6 +221,10 @@ public actor RelayConnection {
 
     func push(_ envelope: QueuedEnvelope) {
         guard !closed, !unacknowledged.contains(envelope.deliveryID) else { return }
+        if deferredPushes != nil {
+            deferredPushes!.append(envelope)
+            return
+        }
         guard unacknowledged.count < service.configuration.maxUnacknowledgedDeliveries else {
             // The envelope stays queued; `refill` sends it once the client catches up.
             pushesPaused = true
@@ -318,6 +332,13 @@ public actor RelayConnection {
     }
 
     private func handleFetch(_ fetch: WireFetchBundle, requestID: UInt64) async throws -> Disposition {
+        // Fetches share the message bucket: each hands out a one-time prekey, and unlimited
+        // fetches would drain a user's supply.
+        if case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) {
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
+            send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
+            return .keepOpen
+        }
         guard Username.isValid(fetch.username), let account = try await service.store.account(named: fetch.username) else {
             send(error: .unknownUser, "no such user", requestID: requestID)
             return .keepOpen

@@ -19,13 +19,17 @@ extension SQLiteRelayStore {
         // in `uncommitted` or visible to the lookup's fresh read transaction.
         let acceptance = try groupCommit.withLock { (state: inout GroupCommitState) throws -> EnqueueDecision in
             guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
-            if let existing = state.uncommittedEnvelope(matching: key) { return .duplicate(existing) }
-            if let existing = try committedEnvelope(matching: key) { return .duplicate(existing) }
+            if let existing = state.uncommittedEnvelope(matching: key) {
+                // The original is not on disk yet: the repeat is acknowledged only once it is.
+                // Batches commit in order, so the newest batch's commit covers it.
+                return .duplicate(existing, pendingCommit: state.latestSignal)
+            }
+            if let existing = try committedEnvelope(matching: key) { return .duplicate(existing, pendingCommit: nil) }
             return .accepted(state.accept(envelope, quota: quota))
         }
         switch acceptance {
-        case .duplicate(let existing):
-            return EnqueueTicket(result: .duplicate(existing)) {}
+        case .duplicate(let existing, let pendingCommit):
+            return EnqueueTicket(result: .duplicate(existing)) { try await pendingCommit?.wait() }
         case .accepted(.quotaExceeded(let quota)):
             return EnqueueTicket(result: .quotaExceeded(quota: quota)) {}
         case .accepted(.stored(let stored, let signal, let startsBatch)):
@@ -141,6 +145,6 @@ extension SQLiteRelayStore {
 }
 
 private enum EnqueueDecision {
-    case duplicate(QueuedEnvelope)
+    case duplicate(QueuedEnvelope, pendingCommit: CommitSignal?)
     case accepted(GroupCommitState.Acceptance)
 }

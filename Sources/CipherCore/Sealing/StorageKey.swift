@@ -5,11 +5,15 @@ import Foundation
 /// kept only inside a passphrase `SealedContainer`, so the slow passphrase derivation runs once
 /// per process rather than once per stored item. Each item is
 ///
-///     nonce (12) || AES-256-GCM ciphertext || tag (16),   associated data LP(context)
+///     nonce (12) || AES-256-GCM ciphertext || tag (16),
+///     associated data LP("cipherchat/v1/storage-item") || LP(context)
 ///
 /// with a fresh random nonce, and a context naming the item (its table and key), so an item
 /// cannot be moved to another place in the store and still open.
 public struct StorageKey: Sendable {
+    /// The context of the passphrase container that holds the storage key.
+    public static let containerContext = "cipherchat/v1/storage-key"
+
     private let key: SymmetricKey
 
     public static func generate(random: some RandomSource) -> StorageKey {
