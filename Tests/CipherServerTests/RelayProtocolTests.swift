@@ -253,3 +253,66 @@ struct RelayRestartTests {
         await relay.stop()
     }
 }
+
+@Suite("Relay limits and notices", .serialized)
+struct RelayLimitTests {
+    @Test("a peer that stalls in the middle of a frame is dropped")
+    func partialFrameStall() async throws {
+        let relay = try await TestRelay.start { $0.partialFrameTimeoutSeconds = 1 }
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        let started = ContinuousClock.now
+        // Two bytes of a length prefix, then nothing: the relay must hang up, not wait forever.
+        let frames = try await attacker.exchange([0, 0])
+        #expect(frames.count == 1)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await relay.stop()
+    }
+
+    @Test("connections over the per-address limit are refused with the limit's name")
+    func perAddressLimit() async throws {
+        let relay = try await TestRelay.start { $0.maxConnectionsPerAddress = 2 }
+        let first = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        let second = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        let third = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        let frames = try await third.exchange([])
+        guard case .error(let error) = frames.last?.body else {
+            Issue.record("expected an error frame")
+            return
+        }
+        #expect(error.code == .tooManyConnections)
+        #expect(error.limit == "connections_per_address")
+        await first.close()
+        await second.close()
+        await relay.stop()
+    }
+
+    @Test("a user whose one-time prekeys run low is told so")
+    func prekeysLow() async throws {
+        let relay = try await TestRelay.start { $0.lowPrekeyThreshold = 100 }
+        let alice = try await relay.makeUser("alice")
+        let bob = try await relay.makeUser("bob")
+        let bobLink = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await bobLink.authenticate(.login, username: "bob", identity: bob.identity)
+        let aliceLink = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await aliceLink.authenticate(.login, username: "alice", identity: alice.identity)
+        var fetch = WireFetchBundle()
+        fetch.username = "bob"
+        let reply = try await aliceLink.request(.fetchBundle(fetch))
+        guard case .bundle(let bundle) = reply.body else {
+            Issue.record("expected a bundle")
+            return
+        }
+        #expect(bundle.bundle.hasOneTimePrekey)
+        var remaining: Int?
+        for await event in bobLink.events {
+            if case .prekeysLow(let count) = event {
+                remaining = count
+                break
+            }
+        }
+        #expect(remaining == 99)
+        await aliceLink.close()
+        await bobLink.close()
+        await relay.stop()
+    }
+}

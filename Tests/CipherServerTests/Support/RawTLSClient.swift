@@ -25,7 +25,7 @@ struct RawTLSClient {
     /// `maxFrames`), returning the decoded server frames.
     func exchange(_ bytes: [UInt8], maxFrames: Int = 10) async throws -> [WireServerFrame] {
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(bytes: bytes))
+            if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
             var received = ByteBuffer()
             var frames: [WireServerFrame] = []
             for try await var chunk in inbound {
