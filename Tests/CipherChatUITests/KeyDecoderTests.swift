@@ -68,7 +68,7 @@ struct KeyDecoderTests {
     @Test("an unknown sequence is swallowed whole and typing goes on")
     func unknownSequence() {
         var decoder = KeyDecoder()
-        #expect(decoder.decode(Array("\u{1B}[200~a\u{1B}[99;9Xb".utf8)) == [.text("a"), .text("b")].merged)
+        #expect(decoder.decode(Array("\u{1B}[200~a\u{1B}[99;9Xb".utf8)) == [.text("ab")])
     }
 
     @Test("invalid UTF-8 becomes U+FFFD and never stops the decoder")
@@ -98,19 +98,3 @@ struct KeyDecoderTests {
         }
     }
 }
-
-extension Array where Element == Key {
-    /// Adjacent text keys joined, as the decoder emits them.
-    var merged: [Key] {
-        var result: [Key] = []
-        for key in self {
-            if case .text(let more) = key, case .text(let text)? = result.last {
-                result[result.count - 1] = .text(text + more)
-            } else {
-                result.append(key)
-            }
-        }
-        return result
-    }
-}
-

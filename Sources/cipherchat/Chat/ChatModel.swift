@@ -42,10 +42,13 @@ struct ChatModel: Sendable {
     private var status: [PaneLine] = []
     /// Rows scrolled up from the bottom of the current pane; the renderer clamps it.
     var scrollback = 0
-    /// Sends asked for and not yet answered: quitting waits for them, so that a message typed
-    /// just before `/quit` is not lost without a word.
+    /// Requests not yet answered: quitting waits for them, so that a message typed just before
+    /// `/quit` is not lost without a word, and piped commands get their answers in plain mode.
     private(set) var pendingSends = 0
+    private(set) var pendingQueries = 0
     private(set) var isQuitting = false
+    /// The connection state last told in the pane: nil before the first.
+    private var announcedConnected: Bool?
 
     init(username: String, initialConversation: String? = nil, now: Date) {
         self.username = username
@@ -75,12 +78,17 @@ struct ChatModel: Sendable {
             if message.from != username, peer != current { unread[peer, default: 0] += 1 }
             return [append(.message(message), to: peer)]
         case .connection(let state):
-            let previous = connection
             connection = state
-            switch (previous, state) {
-            case (.connected, .connected), (.disconnected, .disconnected), (_, .connecting): return []
-            case (_, .connected): return [append(.info("connected", at: now), to: current)]
-            case (_, .disconnected(let seconds)):
+            // Announced once per change between up and down, not at every retry in between.
+            switch state {
+            case .connecting: return []
+            case .connected:
+                guard announcedConnected != true else { return [] }
+                announcedConnected = true
+                return [append(.info("connected", at: now), to: current)]
+            case .disconnected(let seconds):
+                guard announcedConnected != false else { return [] }
+                announcedConnected = false
                 return [append(.info("disconnected; retrying in \(Self.seconds(seconds))", at: now), to: current)]
             }
         case .warning(let text):
@@ -110,20 +118,32 @@ struct ChatModel: Sendable {
         case .query(let user):
             switchTo(user)
             return []
-        case .who: return [.perform(.contacts)]
-        case .verify(let user, let number): return [.perform(.verify(user, safetyNumber: number))]
-        case .trust(let user): return [.perform(.trust(user))]
+        case .who: return [perform(.contacts)]
+        case .verify(let user, let number): return [perform(.verify(user, safetyNumber: number))]
+        case .trust(let user): return [perform(.trust(user))]
         case .help: return CommandParser.help.map { append(.info($0, at: now), to: current) }
         case .quit: return quit(now: now)
         }
     }
 
-    /// Quits once the pending sends are answered; asked a second time, quits at once.
+    /// Quits once the pending requests are answered; asked a second time, quits at once.
     mutating func quit(now: Date) -> [Effect] {
-        guard pendingSends > 0, !isQuitting else { return [.quit] }
+        guard pendingSends + pendingQueries > 0, !isQuitting else { return [.quit] }
         isQuitting = true
-        let count = pendingSends == 1 ? "1 message" : "\(pendingSends) messages"
-        return [append(.info("waiting for the relay to store \(count); /quit or ctrl-c again to leave now", at: now), to: current)]
+        let waitingFor =
+            switch pendingSends {
+            case 0: "the client to answer"
+            case 1: "the relay to store 1 message"
+            default: "the relay to store \(pendingSends) messages"
+            }
+        return [append(.info("waiting for \(waitingFor); /quit or ctrl-c again to leave now", at: now), to: current)]
+    }
+
+    /// Quits once the pending requests are answered, without a word: for the end of piped
+    /// input, where nobody is there to press ctrl-c.
+    mutating func quitWhenAnswered() -> [Effect] {
+        isQuitting = true
+        return pendingSends + pendingQueries == 0 ? [.quit] : []
     }
 
     /// The backend's event stream finished: nothing more will arrive.
@@ -133,10 +153,13 @@ struct ChatModel: Sendable {
 
     mutating func complete(_ reply: Reply, now: Date) -> [Effect] {
         var effects = answer(reply, now: now)
+        // Floored: a reply the model did not ask for must not make it wait forever.
         if reply.isSendAnswer {
-            pendingSends -= 1
-            if isQuitting, pendingSends == 0 { effects.append(.quit) }
+            pendingSends = max(0, pendingSends - 1)
+        } else {
+            pendingQueries = max(0, pendingQueries - 1)
         }
+        if isQuitting, pendingSends + pendingQueries == 0 { effects.append(.quit) }
         return effects
     }
 
@@ -153,14 +176,12 @@ struct ChatModel: Sendable {
             verified.insert(user)
             return [append(.info("\(user) is verified ✓", at: now), to: current)]
         case .verification(let user, matched: false):
-            return [
-                append(
-                    .error("that is not \(user)'s safety number; \(user) stays unverified. Compare it again, digit by digit", at: now),
-                    to: current)
-            ]
+            let text = "that is not \(user)'s safety number; \(user) stays unverified. Compare it again, digit by digit"
+            return [append(.error(text, at: now), to: current)]
         case .trusted(let user):
             verified.remove(user)
-            return [append(.info("accepted \(user)'s new identity; compare safety numbers and /verify \(user)", at: now), to: current)]
+            let text = "accepted \(user)'s new identity; compare safety numbers and /verify \(user)"
+            return [append(.info(text, at: now), to: current)]
         case .failed(let request, let message):
             return failed(request, message: message, now: now)
         }
@@ -173,7 +194,7 @@ struct ChatModel: Sendable {
     // MARK: Internals
 
     private mutating func perform(_ request: Request) -> Effect {
-        if case .send = request { pendingSends += 1 }
+        if case .send = request { pendingSends += 1 } else { pendingQueries += 1 }
         return .perform(request)
     }
 
@@ -226,8 +247,10 @@ struct ChatModel: Sendable {
         text.count <= 20 ? "\"\(text)\"" : "\"\(text.prefix(19))…\""
     }
 
-    private static func seconds(_ value: Double) -> String {
-        value >= 10 || value == value.rounded() ? "\(Int(value.rounded()))s" : "\((value * 10).rounded() / 10)s"
+    /// `5s`, `2.5s`; whatever the backend sends, never a trap converting it to an integer.
+    static func seconds(_ value: Double) -> String {
+        guard value.isFinite, value >= 0, value < 1_000_000 else { return "a while" }
+        return value >= 10 || value == value.rounded() ? "\(Int(value.rounded()))s" : "\((value * 10).rounded() / 10)s"
     }
 }
 

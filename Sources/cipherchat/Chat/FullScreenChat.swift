@@ -13,6 +13,7 @@ enum FullScreenChat {
         }
         let (inputs, continuation) = AsyncStream.makeStream(of: ChatInput.self)
         let deliver: @Sendable (ChatInput) -> Void = { continuation.yield($0) }
+        defer { continuation.finish() }
         let terminal = await TerminalInput.start(deliver: deliver)
         defer { terminal.stop() }
         let bridge = BackendBridge(backend: backend, deliver: deliver)

@@ -6,12 +6,16 @@ import Foundation
 ///     [13:05] bob -> alice: hi
 ///     [13:05] -!- bob  3f2a9c1d0e4b7a21  ✓ verified
 ///
-/// on standard output, warnings and errors on standard error. It stops at the end of standard
-/// input, once the relay has stored every message sent, or when the backend stops.
+/// on standard output, warnings and errors on standard error. It stops at `/quit`, or at the end
+/// of standard input once every command has its answer (each message stored by the relay), or
+/// when the backend stops.
 enum PlainChat {
+    static let lingerOnQuit = Duration.milliseconds(200)
+
     static func run(backend: some ChatBackend, initialConversation: String?, clock: ClockFormat) async {
         let (inputs, continuation) = AsyncStream.makeStream(of: ChatInput.self)
         let deliver: @Sendable (ChatInput) -> Void = { continuation.yield($0) }
+        defer { continuation.finish() }
         let bridge = BackendBridge(backend: backend, deliver: deliver)
         defer { bridge.stop() }
         // readLine blocks: it gets a thread of its own rather than one of the concurrency pool's.
@@ -22,14 +26,15 @@ enum PlainChat {
 
         var model = ChatModel(username: backend.username, initialConversation: initialConversation, now: Date())
         let printer = PlainPrinter(clock: clock)
+        var leaving = false
         loop: for await input in inputs {
             let now = Date()
             let effects: [ChatModel.Effect]
             switch input {
             case .line(let line): effects = model.submit(line, now: now)
-            case .endOfInput: effects = model.quit(now: now)
+            case .endOfInput: effects = model.quitWhenAnswered()
             case .event(let event): effects = model.receive(event, now: now)
-            case .eventsEnded: effects = model.eventsEnded(now: now) + model.quit(now: now)
+            case .eventsEnded: effects = model.eventsEnded(now: now) + model.quitWhenAnswered()
             case .reply(let reply): effects = model.complete(reply, now: now)
             case .terminate: break loop
             case .keys, .resize: effects = []
@@ -38,7 +43,15 @@ enum PlainChat {
                 switch effect {
                 case .perform(let request): bridge.perform(request)
                 case .show(let line, _): printer.print(line)
-                case .quit: break loop
+                case .quit:
+                    // The echo of the last message sent travels on the event stream, beside the
+                    // send's reply, and may come just after it: it gets a moment to be printed.
+                    guard !leaving else { break }
+                    leaving = true
+                    Task {
+                        try? await Task.sleep(for: Self.lingerOnQuit)
+                        deliver(.terminate)
+                    }
                 }
             }
         }
@@ -73,7 +86,8 @@ struct PlainPrinter: Sendable {
     func print(_ line: PaneLine) {
         for (stream, text) in lines(for: line) {
             let handle = stream == .output ? FileHandle.standardOutput : FileHandle.standardError
-            handle.write(Data((text + "\n").utf8))
+            // Nowhere left to report a failed write to: the output is where errors go.
+            try? handle.write(contentsOf: Data((text + "\n").utf8))
         }
     }
 

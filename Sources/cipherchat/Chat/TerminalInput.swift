@@ -34,7 +34,8 @@ final class TerminalInput: @unchecked Sendable {
         let keyboard = DispatchSource.makeReadSource(fileDescriptor: STDIN_FILENO, queue: input.queue)
         keyboard.setEventHandler { [weak input] in input?.readKeys() }
         var signals: [any DispatchSourceSignal] = []
-        for (number, message) in [(SIGWINCH, ChatInput.resize), (SIGINT, .terminate), (SIGTERM, .terminate), (SIGHUP, .terminate)] {
+        let handled = [(SIGWINCH, ChatInput.resize), (SIGINT, .terminate), (SIGTERM, .terminate), (SIGHUP, .terminate)]
+        for (number, message) in handled {
             #if canImport(Darwin)
             // kqueue sees signals only when their ordinary delivery is ignored. Linux's
             // libdispatch installs its own handler and must not be told to ignore them.

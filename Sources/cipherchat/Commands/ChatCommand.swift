@@ -34,22 +34,19 @@ struct ChatCommand: AsyncParsableCommand {
 struct ChatClientBackend: ChatBackend {
     let client: ChatClient
     let events: AsyncStream<ChatEvent>
+    private let sink: AsyncStream<ChatEvent>.Continuation
 
     init(client: ChatClient) {
         self.client = client
         let clientEvents = client.events
         let (stream, sink) = AsyncStream.makeStream(of: ChatEvent.self)
         events = stream
+        self.sink = sink
         Task {
             for await event in clientEvents {
                 switch event {
                 case .message(let record):
-                    sink.yield(.message(ChatMessage(
-                        id: record.id, from: record.from, to: record.to,
-                        sentAt: Date(timeIntervalSince1970: Double(record.sentAtMilliseconds) / 1000),
-                        receivedAt: Date(timeIntervalSince1970: Double(record.receivedAtMilliseconds) / 1000),
-                        text: record.text, verified: record.verified
-                    )))
+                    sink.yield(.message(Self.message(record)))
                 case .warning(let text):
                     sink.yield(.warning(text))
                 case .connected:
@@ -66,8 +63,19 @@ struct ChatClientBackend: ChatBackend {
 
     var username: String { client.username }
 
+    /// Sends, then shows the sent message in the user's own pane.
     func send(to username: String, text: String) async throws {
-        try await client.send(text, to: username)
+        let record = try await client.send(text, to: username)
+        sink.yield(.message(Self.message(record)))
+    }
+
+    private static func message(_ record: ChatRecord) -> ChatMessage {
+        ChatMessage(
+            id: record.id, from: record.from, to: record.to,
+            sentAt: Date(timeIntervalSince1970: Double(record.sentAtMilliseconds) / 1000),
+            receivedAt: Date(timeIntervalSince1970: Double(record.receivedAtMilliseconds) / 1000),
+            text: record.text, verified: record.verified
+        )
     }
 
     func contacts() async throws -> [ChatContact] {
