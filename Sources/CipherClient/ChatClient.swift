@@ -24,6 +24,8 @@ public actor ChatClient {
     var lastQueuedCount = 0
     /// How many one-time prekeys the relay said it holds for this user.
     var relayOneTimePrekeyCount = Int.max
+    /// Whether this client takes deliveries; one that only sends leaves them with the relay.
+    var receiving = true
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -115,8 +117,11 @@ public actor ChatClient {
     }
 
     /// Starts keeping a connection to the relay; returns once the first login succeeded.
-    public func start() async throws {
+    /// With `receiving` false, deliveries are neither processed nor acknowledged: they stay
+    /// queued at the relay for the next client that reads (a `send` must not swallow them).
+    public func start(receiving: Bool = true) async throws {
         guard connectionTask == nil else { return }
+        self.receiving = receiving
         stopped = false
         let first = try await login()
         install(first)
@@ -202,7 +207,7 @@ public actor ChatClient {
         for await event in active.events {
             switch event {
             case .delivery(let delivery):
-                await handle(delivery, on: active)
+                if receiving { await handle(delivery, on: active) }
             case .prekeysLow(let remaining):
                 relayOneTimePrekeyCount = remaining
                 await maintainPrekeys(on: active)

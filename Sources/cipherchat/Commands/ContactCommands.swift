@@ -21,7 +21,7 @@ struct FingerprintCommand: AsyncParsableCommand {
                 print("\(client.username): \(await client.fingerprint.displayString)")
                 return
             }
-            try await client.start()
+            try await client.start(receiving: false)
             let (number, fingerprint) = try await client.safetyNumber(with: user)
             await client.stop()
             print("\(user): \(fingerprint.displayString)")
@@ -48,7 +48,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient()
-            try await client.start()
+            try await client.start(receiving: false)
             let matched = try await client.verify(user, safetyNumber: safetyNumber.joined())
             await client.stop()
             guard matched else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }

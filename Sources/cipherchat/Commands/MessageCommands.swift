@@ -24,7 +24,7 @@ struct SendCommand: AsyncParsableCommand {
         try await runReportingFailures {
             guard !message.isEmpty else { throw CommandFailure.usage("nothing to send") }
             let client = try options.openClient()
-            try await client.start()
+            try await client.start(receiving: false)
             let text = message.joined(separator: " ")
             try await withDeadline(seconds: timeout) {
                 try await client.send(text, to: to)
