@@ -70,7 +70,9 @@ public actor ChatClient {
         } catch {
             // Leave no half-made identity behind: a retry with another name must be possible.
             await probe.close()
-            try? FileManager.default.removeItem(atPath: (home as NSString).appendingPathComponent(ClientStore.fileName))
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: (home as NSString).appendingPathComponent(ClientStore.fileName + suffix))
+            }
             throw error
         }
         await probe.close()
@@ -128,15 +130,19 @@ public actor ChatClient {
         connectionTask = Task { await self.maintain(first) }
     }
 
-    /// Closes the connection and stops reconnecting.
+    /// Closes the connection and stops reconnecting. A delivery being handled is finished
+    /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
-        connectionTask?.cancel()
-        connectionTask = nil
         await link?.close()
         link = nil
         for waiter in linkWaiters { waiter.resume(throwing: CancellationError()) }
         linkWaiters.removeAll()
+        if let task = connectionTask {
+            connectionTask = nil
+            task.cancel()
+            await task.value
+        }
         eventSink.finish()
     }
 
@@ -185,6 +191,10 @@ public actor ChatClient {
             attempt += 1
             do {
                 let next = try await login()
+                guard !stopped else {
+                    await next.close()
+                    break
+                }
                 install(next)
                 current = next
             } catch {

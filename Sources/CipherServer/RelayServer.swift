@@ -87,7 +87,8 @@ public final class RelayServer: Sendable {
             } catch {
                 logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
             }
-            try await Task.sleep(for: .seconds(Int64(configuration.expirySweepSeconds)))
+            // Cancellation is how the sweep ends at shutdown, not an error.
+            try? await Task.sleep(for: .seconds(Int64(configuration.expirySweepSeconds)))
         }
     }
 

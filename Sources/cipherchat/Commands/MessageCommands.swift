@@ -60,17 +60,18 @@ struct RecvCommand: AsyncParsableCommand {
             let client = try options.openClient()
             let events = client.events
             try await client.start()
-            var remaining: Int?
-            var waitedForFirst = false
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(wait * 1000)))
-            let timer = Task {
-                try await Task.sleep(until: deadline)
-                if !follow { await client.stop() }
+            let progress = RecvProgress()
+            if wait > 0, !follow {
+                // Nothing queued and nothing arrived in time: done.
+                Task {
+                    try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                    if await progress.handled == 0 { await client.stop() }
+                }
             }
             for await event in events {
                 switch event {
                 case .connected(let queued):
-                    if remaining == nil { remaining = queued }
+                    await progress.expect(queued)
                     if queued == 0, wait == 0, !follow { await client.stop() }
                 case .message(let record):
                     print(json ? MessageFormat.json(record) : MessageFormat.line(record))
@@ -78,15 +79,30 @@ struct RecvCommand: AsyncParsableCommand {
                 case .warning(let text):
                     printError(text)
                 case .deliveryHandled:
-                    if var count = remaining { count -= 1; remaining = count }
-                    waitedForFirst = true
-                    if !follow, let count = remaining, count <= 0 { await client.stop() }
+                    // Without --follow: everything queued at login is handled (or, when
+                    // nothing was and --wait waited, the first arrival).
+                    if await progress.handledOne(), !follow { await client.stop() }
                 case .disconnected:
-                    if !follow, waitedForFirst { await client.stop() }
+                    if !follow, await progress.handled > 0 { await client.stop() }
                 }
             }
-            timer.cancel()
         }
+    }
+}
+
+/// What `recv` has handled against what was queued when it logged in.
+actor RecvProgress {
+    private(set) var handled = 0
+    private var expected: Int?
+
+    func expect(_ queued: Int) {
+        if expected == nil { expected = queued }
+    }
+
+    /// Counts one handled delivery; true when that completes the queue.
+    func handledOne() -> Bool {
+        handled += 1
+        return handled >= max(expected ?? 1, 1)
     }
 }
 

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+@Suite("The relay's process life", .timeLimit(.minutes(3)))
+struct RelayLifecycleTests {
+    @Test("acknowledged messages survive the relay being killed, and arrive exactly once")
+    func acknowledgedMessagesSurviveSIGKILL() async throws {
+        let relay = try await RelayProcess()
+        let before = try relay.requireEndpoint()
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: before).requireSuccess()
+        try await bob.initialize(on: before).requireSuccess()
+
+        // `send` exits 0 only once the relay has stored the message durably.
+        let texts = (1...5).map { "before the crash \($0)" }
+        for text in texts {
+            try await alice.send(text, to: "bob")
+        }
+        try await relay.kill()
+        try await relay.restart()
+        let after = try relay.requireEndpoint()
+        #expect(after == before, "the restarted relay moved: \(after) after \(before)")
+
+        let received = try await bob.receive()
+        #expect(received.map(\.text) == texts)
+        #expect(Set(received.map(\.id)).count == received.count, "ids repeat: \(received.map(\.id))")
+        let again = try await bob.receive()
+        #expect(again.isEmpty, "delivered again after the restart: \(again.map(\.text))")
+
+        // The sessions carry on across the restart, both ways.
+        try await bob.send("after the crash", to: "alice")
+        #expect(try await alice.receive().map(\.text) == ["after the crash"])
+    }
+
+    @Test("SIGTERM stops the relay cleanly: exit 0 and no error")
+    func stopsCleanlyOnSIGTERM() async throws {
+        let relay = try await RelayProcess()
+        let alice = try UserHome("alice")
+        try await alice.initialize(on: relay.requireEndpoint()).requireSuccess()
+
+        let status = try await relay.stop()
+        let logs = relay.readLogs()
+        #expect(status == 0, "the relay exited \(status) on SIGTERM; it printed:\n\(logs)")
+        #expect(!logs.localizedCaseInsensitiveContains("error"), "the relay printed an error on SIGTERM:\n\(logs)")
+    }
+}

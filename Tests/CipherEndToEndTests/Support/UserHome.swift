@@ -1,0 +1,85 @@
+import Foundation
+
+/// One person at the command line: a temporary home directory, the passphrase that unlocks it,
+/// and `cipherchat` run the way they would run it. Removed when released.
+final class UserHome: Sendable {
+    let username: String
+    let passphrase: String
+    private let directory: TemporaryDirectory
+
+    /// scrypt's cost for test identities: the lowest `cipherchat` accepts.
+    static let scryptLogN = "14"
+    /// Long enough for `init` (RSA key generation) on a loaded machine.
+    static let commandTimeout = Duration.seconds(90)
+
+    init(_ username: String, passphrase: String? = nil) throws {
+        self.username = username
+        self.passphrase = passphrase ?? "passphrase of \(username)"
+        directory = try TemporaryDirectory(prefix: "home-\(username)")
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+    }
+
+    /// The directory given as `--home`; `init` creates it.
+    var home: URL {
+        directory.url.appending(path: "home")
+    }
+
+    private var outputDirectory: URL {
+        directory.url.appending(path: "output")
+    }
+
+    /// Runs `cipherchat SUBCOMMAND --home HOME ARGUMENTS...` with the passphrase in the
+    /// environment (`passphrase` overrides this user's own).
+    func run(_ subcommand: String, _ arguments: [String] = [], passphrase: String? = nil) async throws -> CommandResult {
+        try await ChildProcess.run(
+            CipherBinary.url(), [subcommand, "--home", home.path] + arguments,
+            environment: CipherBinary.environment([
+                "CIPHERCHAT_PASSPHRASE": passphrase ?? self.passphrase,
+                "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
+            ]),
+            outputDirectory: outputDirectory, timeout: Self.commandTimeout
+        )
+    }
+
+    /// `cipherchat init` against `relay`, pinning its certificate; the result, success or not.
+    func initialize(on relay: RelayEndpoint) async throws -> CommandResult {
+        try await run("init", ["--server", relay.address, "--user", username, "--server-fingerprint", relay.fingerprint])
+    }
+
+    /// Sends `text` to `recipient`, failing unless the relay acknowledged it.
+    func send(_ text: String, to recipient: String) async throws {
+        try await run("send", [recipient, text]).requireSuccess()
+    }
+
+    /// `cipherchat recv --json`: the messages that had arrived, in the order printed.
+    func receive() async throws -> [ReceivedMessage] {
+        let result = try await run("recv", ["--json"]).requireSuccess()
+        return try result.outputLines.map { try ReceivedMessage(jsonLine: $0) }
+    }
+}
+
+/// One line of `cipherchat recv --json`.
+struct ReceivedMessage: Decodable, Sendable, Equatable {
+    let id: String
+    let from: String
+    let to: String
+    let sentAt: String
+    let receivedAt: String
+    let kind: String
+    let text: String
+    let verified: Bool
+
+    private enum CodingKeys: String, CodingKey {
+        case id, from, to, kind, text, verified
+        case sentAt = "sent_at"
+        case receivedAt = "received_at"
+    }
+
+    init(jsonLine: String) throws {
+        do {
+            self = try JSONDecoder().decode(ReceivedMessage.self, from: Data(jsonLine.utf8))
+        } catch {
+            throw HarnessError("recv --json printed a line that is not a message (\(error)): \(jsonLine)")
+        }
+    }
+}
