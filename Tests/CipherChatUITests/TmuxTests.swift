@@ -1,4 +1,5 @@
 #if os(Linux)  // as TmuxSession
+import CipherTesting
 import Foundation
 import Testing
 

@@ -6,12 +6,16 @@ import Glibc
 /// A program running in a detached tmux window of a fixed size, driven the way a person would:
 /// keys in, the screen read back as text. Each session has its own tmux server (`-L`), so tests
 /// never touch the user's tmux sessions, and `kill()` removes it whole.
-final class TmuxSession: Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class TmuxSession: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
-    static var isAvailable: Bool { (try? run(["-V"])) != nil }
+    public static var isAvailable: Bool { (try? run(["-V"])) != nil }
 
     let socket: String
     private static let target = "test"
@@ -19,7 +23,7 @@ final class TmuxSession: Sendable {
     private let socketPath: String
 
     /// Starts `command` (run by the shell) in a `columns`×`rows` window.
-    init(_ command: String, columns: Int = 100, rows: Int = 30, environment: [String: String] = [:]) throws {
+    public init(_ command: String, columns: Int = 100, rows: Int = 30, environment: [String: String] = [:]) throws {
         let socket = "cipherchat-test-\(UUID().uuidString.prefix(8))"
         var arguments = ["-L", socket, "new-session", "-d", "-s", Self.target, "-x", "\(columns)", "-y", "\(rows)"]
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", "\(name)=\(value)"] }
@@ -32,17 +36,17 @@ final class TmuxSession: Sendable {
     }
 
     /// Types `text` literally: no key names, no interpretation.
-    func type(_ text: String) throws {
+    public func type(_ text: String) throws {
         try tmux(["send-keys", "-t", Self.target, "-l", text])
     }
 
     /// Presses keys by tmux name: `Enter`, `Left`, `C-a`, `BSpace`, `PPage`...
-    func press(_ keys: String...) throws {
+    public func press(_ keys: String...) throws {
         try tmux(["send-keys", "-t", Self.target] + keys)
     }
 
     /// The visible screen, one string per row, trailing blanks removed.
-    func screen() throws -> [String] {
+    public func screen() throws -> [String] {
         var text = try tmux(["capture-pane", "-p", "-t", Self.target])
         if text.hasSuffix("\n") { text.removeLast() }
         return text.split(separator: "\n", omittingEmptySubsequences: false).map {
@@ -51,7 +55,7 @@ final class TmuxSession: Sendable {
     }
 
     /// The cursor's zero-based column and row.
-    func cursor() throws -> (column: Int, row: Int) {
+    public func cursor() throws -> (column: Int, row: Int) {
         let parts = try tmux(["display-message", "-p", "-t", Self.target, "#{cursor_x} #{cursor_y}"])
             .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
         guard parts.count == 2 else { throw Failure(description: "no cursor position") }
@@ -59,18 +63,18 @@ final class TmuxSession: Sendable {
     }
 
     /// Whether the program has exited.
-    func isDead() throws -> Bool {
+    public func isDead() throws -> Bool {
         try tmux(["display-message", "-p", "-t", Self.target, "#{pane_dead}"]).hasPrefix("1")
     }
 
     /// Whether the program has the alternate screen on (full-screen programs do while running).
-    func alternateScreen() throws -> Bool {
+    public func alternateScreen() throws -> Bool {
         try tmux(["display-message", "-p", "-t", Self.target, "#{alternate_on}"]).hasPrefix("1")
     }
 
     /// Sends signal `number` (SIGTERM...) to the pane's process: the program itself when the
     /// command `exec`s it.
-    func signal(_ number: Int32) throws {
+    public func signal(_ number: Int32) throws {
         let pid = try tmux(["display-message", "-p", "-t", Self.target, "#{pane_pid}"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let pid = pid_t(pid), Glibc.kill(pid, number) == 0 else {
@@ -78,13 +82,13 @@ final class TmuxSession: Sendable {
         }
     }
 
-    func resize(columns: Int, rows: Int) throws {
+    public func resize(columns: Int, rows: Int) throws {
         try tmux(["resize-window", "-t", Self.target, "-x", "\(columns)", "-y", "\(rows)"])
     }
 
     /// Polls the screen until `condition` holds; throws with the last screen when it never does.
     @discardableResult
-    func waitFor(
+    public func waitFor(
         _ what: String, timeout: Duration = .seconds(10), _ condition: ([String]) -> Bool
     ) async throws -> [String] {
         let clock = ContinuousClock()
@@ -100,11 +104,11 @@ final class TmuxSession: Sendable {
 
     /// Waits until some row contains `text`.
     @discardableResult
-    func waitFor(text: String, timeout: Duration = .seconds(10)) async throws -> [String] {
+    public func waitFor(text: String, timeout: Duration = .seconds(10)) async throws -> [String] {
         try await waitFor("'\(text)'", timeout: timeout) { $0.contains { $0.contains(text) } }
     }
 
-    func kill() {
+    public func kill() {
         _ = try? tmux(["kill-server"])
         try? FileManager.default.removeItem(atPath: socketPath)
     }

@@ -1,0 +1,43 @@
+import CipherTesting
+import Foundation
+import Testing
+
+/// `cipherchat chat` in a real terminal (tmux) against a real relay, used as a person would:
+/// typing, reading the screen, while the other party uses the plain commands.
+@Suite("The terminal chat against a relay", .enabled(if: TmuxSession.isAvailable))
+struct ChatTerminalTests {
+    @Test("a message typed in the chat arrives, and a reply appears while the user is typing")
+    func chatWithRelay() async throws {
+        let relay = try await RelayProcess()
+        let endpoint = try relay.requireEndpoint()
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: endpoint).requireSuccess()
+        try await bob.initialize(on: endpoint).requireSuccess()
+
+        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
+        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { terminal.kill() }
+        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+
+        try terminal.type("hello bob, typed in the chat")
+        try terminal.press("Enter")
+        // The sent line appears in alice's pane once the relay has stored it.
+        try await terminal.waitFor(text: "hello bob, typed in the chat", timeout: .seconds(30))
+        let received = try await bob.receive()
+        #expect(received.map(\.text) == ["hello bob, typed in the chat"])
+
+        // Alice starts typing; bob's reply arrives meanwhile and her half-typed line survives.
+        try terminal.type("half a thought")
+        try await bob.send("reply from bob", to: "alice")
+        let screen = try await terminal.waitFor(text: "reply from bob", timeout: .seconds(30))
+        #expect(screen.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.contains("half a thought") == true)
+
+        try terminal.press("C-u")
+        try terminal.type("/quit")
+        try terminal.press("Enter")
+        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+    }
+}
