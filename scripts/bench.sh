@@ -2,7 +2,7 @@
 # Measures the core on this machine beside an OpenSSL baseline taken in the same run: builds
 # cipherchat in release, runs `openssl speed` for AES-256-GCM (1 KiB, 64 KiB, 1 MiB) and
 # RSA-2048, then `cipherchat bench --json`, and prints both side by side with the ratio and the
-# project's targets (docs/BENCHMARKS.md). Takes about two minutes after the build.
+# project's targets (docs/BENCHMARKS.md). Takes about 40 seconds after the build.
 #
 # Usage: scripts/bench.sh [--quick]
 #   --quick   a smoke test: one second per OpenSSL figure and `cipherchat bench --quick`
