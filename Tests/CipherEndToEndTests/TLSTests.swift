@@ -60,12 +60,15 @@ enum OpenSSL {
     }()
 
     /// `openssl s_client -connect ADDRESS OPTION` with nothing to send: handshakes, then closes.
+    /// Its standard input stays open for two seconds: on end of input s_client may quit before
+    /// it has printed the finished handshake, which made the check flaky on a loaded machine.
     static func connect(to address: String, option: String) async throws -> CommandResult {
         guard let executable else { throw HarnessError("openssl is not installed") }
         let output = try TemporaryDirectory(prefix: "openssl")
         return try await ChildProcess.run(
-            executable, ["s_client", "-connect", address, option], environment: CipherBinary.environment(),
-            outputDirectory: output.url, timeout: .seconds(30)
+            URL(filePath: "/bin/sh"),
+            ["-c", "sleep 2 | exec \"$0\" s_client -connect \"$1\" \"$2\"", executable.path, address, option],
+            environment: CipherBinary.environment(), outputDirectory: output.url, timeout: .seconds(30)
         )
     }
 }

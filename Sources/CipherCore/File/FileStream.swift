@@ -47,7 +47,8 @@ public struct FileEncryptor: Sendable {
     /// held back until more data (or `finish`) shows whether it is the last.
     public mutating func append(_ plaintext: some Collection<UInt8>, emit: ([UInt8]) throws -> Void) throws {
         guard size + UInt64(plaintext.count) <= FileManifest.maxSize else { throw FileError.tooLarge }
-        hasher.update(data: Array(plaintext))
+        let hashedInPlace: Void? = plaintext.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        if hashedInPlace == nil { hasher.update(data: Array(plaintext)) }
         size += UInt64(plaintext.count)
         var remaining = plaintext[...]
         while !remaining.isEmpty {
@@ -75,7 +76,11 @@ public struct FileEncryptor: Sendable {
     private mutating func seal(_ chunk: [UInt8], isFinal: Bool) throws -> [UInt8] {
         let box = try AES.GCM.seal(chunk, using: key, nonce: StreamNonce.make(counter: counter, isFinal: isFinal))
         counter += 1
-        var out = Array(box.ciphertext)
+        // Sized once: growing the array to fit the tag would double it past glibc's mmap
+        // threshold and map and unmap memory for every chunk.
+        var out = [UInt8]()
+        out.reserveCapacity(box.ciphertext.count + 16)
+        out.append(contentsOf: box.ciphertext)
         out.append(contentsOf: box.tag)
         return out
     }

@@ -73,11 +73,11 @@ final class ChildProcess: Sendable {
     }
 
     func readStandardOutput() -> String {
-        (try? String(contentsOf: standardOutput, encoding: .utf8)) ?? ""
+        String(decoding: (try? Data(contentsOf: standardOutput)) ?? Data(), as: UTF8.self)
     }
 
     func readStandardError() -> String {
-        (try? String(contentsOf: standardError, encoding: .utf8)) ?? ""
+        String(decoding: (try? Data(contentsOf: standardError)) ?? Data(), as: UTF8.self)
     }
 
     /// Runs a command to completion, killing it (and failing) if it outlives `timeout`.
