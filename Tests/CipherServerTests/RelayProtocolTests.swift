@@ -316,3 +316,23 @@ struct RelayLimitTests {
         await relay.stop()
     }
 }
+
+@Suite("Trust policy", .serialized)
+struct TrustPolicyTests {
+    @Test("with the verified policy, nothing goes to a contact until the safety number is confirmed")
+    func verifiedOnly() async throws {
+        let relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        _ = try await relay.makeUser("bob")
+        try await alice.setTrustPolicy(.verifiedOnly)
+        try await alice.start()
+        await #expect(throws: ClientError.contactNotVerified("bob")) { try await alice.send("too early", to: "bob") }
+        let (number, _) = try await alice.safetyNumber(with: "bob")
+        #expect(try await !alice.verify("bob", safetyNumber: "00000 00000"))
+        #expect(try await alice.verify("bob", safetyNumber: number.description))
+        try await alice.send("now verified", to: "bob")
+        #expect(try await relay.store.queuedCount(for: "bob") == 1)
+        await alice.stop()
+        await relay.stop()
+    }
+}

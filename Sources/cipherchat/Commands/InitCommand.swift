@@ -33,12 +33,18 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "Trust a relay certificate signed by this CA certificate (PEM) instead of a pin.")
     var ca: String?
 
+    @Option(help: "Who messages go to: 'tofu' pins a contact's identity on first use; 'verified' sends only to contacts verified by safety number.")
+    var trustPolicy: String = TrustPolicy.trustOnFirstUse.rawValue
+
     func validate() throws {
         guard PrivateIdentity.KeySize(rawValue: rsaBits) != nil else {
             throw ValidationError("--rsa-bits must be 2048, 3072 or 4096")
         }
         guard (serverFingerprint == nil) != (ca == nil) else {
             throw ValidationError("give exactly one of --server-fingerprint and --ca")
+        }
+        guard TrustPolicy(rawValue: trustPolicy) != nil else {
+            throw ValidationError("--trust-policy must be tofu or verified")
         }
         if let serverFingerprint {
             guard let bytes = Hex.decode(serverFingerprint.replacingOccurrences(of: ":", with: "")), bytes.count == 32 else {
@@ -61,6 +67,7 @@ struct InitCommand: AsyncParsableCommand {
                 home: options.resolvedHome, passphrase: passphrase, endpoint: endpoint, username: user, trust: trust,
                 keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf()
             )
+            try await client.setTrustPolicy(TrustPolicy(rawValue: trustPolicy)!)
             print("registered \(user) at \(endpoint.description)")
             print("fingerprint: \(await client.fingerprint.displayString)")
         }
