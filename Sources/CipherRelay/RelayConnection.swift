@@ -247,11 +247,7 @@ public actor RelayConnection {
     }
 
     private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
-        if case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) {
-            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "message_rate"))
-            self.send(error: .rateLimited, "too many messages", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
-            return .keepOpen
-        }
+        guard takeMessageToken(requestID: requestID) else { return .keepOpen }
         guard send.clientMessageID.count == 16, !send.envelope.isEmpty else {
             self.send(error: .malformedFrame, "a message needs a 16-byte client message id and an envelope", requestID: requestID)
             return .keepOpen
@@ -301,6 +297,14 @@ public actor RelayConnection {
         return .keepOpen
     }
 
+    /// Takes a token from the message bucket, or answers with the rate-limit error.
+    private func takeMessageToken(requestID: UInt64) -> Bool {
+        guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
+        service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
+        send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
+        return false
+    }
+
     // MARK: Prekeys
 
     private func handlePublish(
@@ -334,11 +338,7 @@ public actor RelayConnection {
     private func handleFetch(_ fetch: WireFetchBundle, requestID: UInt64) async throws -> Disposition {
         // Fetches share the message bucket: each hands out a one-time prekey, and unlimited
         // fetches would drain a user's supply.
-        if case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) {
-            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
-            send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
-            return .keepOpen
-        }
+        guard takeMessageToken(requestID: requestID) else { return .keepOpen }
         guard Username.isValid(fetch.username), let account = try await service.store.account(named: fetch.username) else {
             send(error: .unknownUser, "no such user", requestID: requestID)
             return .keepOpen

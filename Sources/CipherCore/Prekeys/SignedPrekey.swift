@@ -40,23 +40,13 @@ public struct SignedPrekey: Sendable, Hashable {
         return wire
     }
 
-    /// `LP(label) || u32(id) || u64(created_at) || LP(public key)`.
     static func statement(id: UInt32, createdAt: UInt64, publicKey: [UInt8]) -> [UInt8] {
-        var out = CanonicalBytes(label: Label.signedPrekey)
-        out.uint32(id)
-        out.uint64(createdAt)
-        out.field(publicKey)
-        return out.bytes
+        SignedPrekeyEncoding.statement(label: Label.signedPrekey, id: id, createdAt: createdAt, publicKey: publicKey)
     }
 
     /// How the prekey enters the handshake transcript.
     var canonicalBytes: [UInt8] {
-        var out = CanonicalBytes()
-        out.uint32(id)
-        out.uint64(createdAt)
-        out.field(publicKey)
-        out.field(signature)
-        return out.bytes
+        SignedPrekeyEncoding.canonicalBytes(id: id, createdAt: createdAt, publicKey: publicKey, signature: signature)
     }
 
     var agreementKey: Curve25519.KeyAgreement.PublicKey {
