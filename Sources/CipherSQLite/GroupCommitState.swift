@@ -40,6 +40,9 @@ struct GroupCommitState {
     /// envelope accepted before it was created is settled.
     private(set) var latestSignal: CommitSignal?
     private(set) var commitCount = 0
+    /// Batches committed or failed so far: `enqueue` retries its duplicate check when this
+    /// moved while it looked up committed envelopes.
+    private(set) var settledBatchCount = 0
     var isClosed = false
 
     init(nextDeliveryID: UInt64, queuedCounts: [String: Int]) {
@@ -88,6 +91,7 @@ struct GroupCommitState {
             if !committed { removeQueued(1, for: envelope.recipient) }
         }
         if committed { commitCount += 1 }
+        settledBatchCount += 1
     }
 
     mutating func removeQueued(_ count: Int, for recipient: String) {

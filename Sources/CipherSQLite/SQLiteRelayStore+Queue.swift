@@ -14,19 +14,31 @@ import GRDB
 extension SQLiteRelayStore {
     public func enqueue(_ envelope: NewEnvelope, quota: Int) throws -> EnqueueTicket {
         let key = GroupCommitState.EnvelopeKey(envelope)
-        // The committed lookup happens under the lock too: a batch leaves `uncommitted` only
-        // under this lock and after its commit, so every envelope accepted so far is either
-        // in `uncommitted` or visible to the lookup's fresh read transaction.
-        let acceptance = try groupCommit.withLock { (state: inout GroupCommitState) throws -> EnqueueDecision in
-            guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
-            if let existing = state.uncommittedEnvelope(matching: key) {
-                // The original is not on disk yet: the repeat is acknowledged only once it is.
-                // Batches commit in order, so the newest batch's commit covers it.
-                return .duplicate(existing, pendingCommit: state.latestSignal)
+        // The committed lookup runs outside the lock: it may wait for a free reader connection,
+        // and holding the lock meanwhile let the queue writer and every other sender block
+        // behind it until the relay stalled (with two cores, the whole cooperative pool). A
+        // batch that settles between the lookup and the lock could hide an original that just
+        // left `uncommitted`, so the decision is retried when one did.
+        var acceptance: EnqueueDecision?
+        for _ in 0..<Self.enqueueAttempts where acceptance == nil {
+            let settledBefore = try groupCommit.withLock { state in
+                guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
+                return state.settledBatchCount
             }
-            if let existing = try committedEnvelope(matching: key) { return .duplicate(existing, pendingCommit: nil) }
-            return .accepted(state.accept(envelope, quota: quota))
+            let committed = try committedEnvelope(matching: key)
+            acceptance = try groupCommit.withLock { (state: inout GroupCommitState) throws -> EnqueueDecision? in
+                guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
+                if let existing = state.uncommittedEnvelope(matching: key) {
+                    // The original is not on disk yet: the repeat is acknowledged only once it
+                    // is. Batches commit in order, so the newest batch's commit covers it.
+                    return .duplicate(existing, pendingCommit: state.latestSignal)
+                }
+                if let committed { return .duplicate(committed, pendingCommit: nil) }
+                guard state.settledBatchCount == settledBefore else { return nil }
+                return .accepted(state.accept(envelope, quota: quota))
+            }
         }
+        guard let acceptance else { throw SQLiteRelayStoreError.busy }
         switch acceptance {
         case .duplicate(let existing, let pendingCommit):
             return EnqueueTicket(result: .duplicate(existing)) { try await pendingCommit?.wait() }

@@ -38,6 +38,9 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
     /// relay continues above it. Ids are 63-bit, so skipping this many per restart is free.
     static let deliveryIDReserve: UInt64 = 1 << 20
 
+    /// How often `enqueue` repeats its duplicate check when batches settle meanwhile.
+    static let enqueueAttempts = 64
+
     let pool: DatabasePool
     let groupCommit: Mutex<GroupCommitState>
     /// The serial writer for the queue: batches of envelopes, acknowledgements and expiry

@@ -263,7 +263,9 @@ struct RelayLimitTests {
         let started = ContinuousClock.now
         // Two bytes of a length prefix, then nothing: the relay must hang up, not wait forever.
         let frames = try await attacker.exchange([0, 0])
-        #expect(frames.count == 1)
+        // At most the challenge arrives first (on a loaded machine the hang-up can win the
+        // race with it); what matters is that the connection ends, and soon.
+        #expect(frames.count <= 1)
         #expect(ContinuousClock.now - started < .seconds(10))
         await relay.stop()
     }
