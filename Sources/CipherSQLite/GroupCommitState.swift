@@ -76,6 +76,8 @@ struct GroupCommitState {
     }
 
     /// Takes the open batch for writing; envelopes accepted from now on start a new one.
+    var hasOpenBatch: Bool { openBatch != nil }
+
     mutating func takeOpenBatch() -> TakenBatch? {
         guard let batch = openBatch else { return nil }
         openBatch = nil

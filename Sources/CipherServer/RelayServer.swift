@@ -143,6 +143,13 @@ public final class RelayServer: Sendable {
         let frame = WireServerFrame.relayError(
             .tooManyConnections, "the relay has too many connections", retryAfterMilliseconds: 5000, limit: limit
         )
+        // NIOSSL completes a write made before the handshake once it is buffered, so closing
+        // right after could cut the handshake short and the client would never read why:
+        // wait (bounded) until the handshake has finished.
+        for _ in 0..<100 {
+            if (try? await connection.channel.nioSSL_tlsVersion().get()) != nil { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         try? await connection.executeThenClose { _, outbound in
             try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
         }
