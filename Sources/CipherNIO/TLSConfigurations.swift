@@ -1,6 +1,7 @@
 import Crypto
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// TLS 1.3 only, both ways: older versions are refused in the handshake.
 public enum RelayTLS {
@@ -22,7 +23,23 @@ public enum RelayTLS {
         case certificateAuthority(pemFile: String)
     }
 
+    /// One context per trust setting and process: building one loads the trust store and
+    /// costs about a megabyte, far too much per connection for a client holding many.
     public static func clientContext(trust: ServerTrust) throws -> NIOSSLContext {
+        let key: String
+        switch trust {
+        case .pinned(let hash): key = "pin:" + hash.map { String($0, radix: 16) }.joined(separator: ".")
+        case .certificateAuthority(let file): key = "ca:" + file
+        }
+        if let cached = clientContexts.withLock({ $0[key] }) { return cached }
+        let context = try makeClientContext(trust: trust)
+        clientContexts.withLock { $0[key] = context }
+        return context
+    }
+
+    private static let clientContexts = Mutex<[String: NIOSSLContext]>([:])
+
+    private static func makeClientContext(trust: ServerTrust) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv13
         configuration.maximumTLSVersion = .tlsv13

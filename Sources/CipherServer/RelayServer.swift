@@ -116,6 +116,7 @@ public final class RelayServer: Sendable {
                             try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
                         }
                     }
+                    var timerRunning = true
                     for try await frame in inbound {
                         switch frame {
                         case .frame(let buffer):
@@ -127,6 +128,12 @@ public final class RelayServer: Sendable {
                             await relayConnection.close()
                         }
                         if await relayConnection.isClosed { break }
+                        // The login timer has done its job once the client is in: a task
+                        // sleeping per connection costs memory on a relay holding thousands.
+                        if timerRunning, await relayConnection.authenticatedUsername != nil {
+                            timer.cancel()
+                            timerRunning = false
+                        }
                     }
                     // Closing finishes the outbound stream: the writer drains it, then ends.
                     await relayConnection.close()
@@ -150,8 +157,17 @@ public final class RelayServer: Sendable {
             if (try? await connection.channel.nioSSL_tlsVersion().get()) != nil { break }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        try? await connection.executeThenClose { _, outbound in
+        try? await connection.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
+            // Give the client a moment to read it and hang up first: closing at once, with the
+            // client's last TLS records unread, can reset the connection and lose the frame.
+            let deadline = ContinuousClock.now.advanced(by: .milliseconds(500))
+            let timer = Task {
+                try await Task.sleep(until: deadline)
+                connection.channel.close(promise: nil)
+            }
+            for try await _ in inbound {}
+            timer.cancel()
         }
     }
 }

@@ -28,15 +28,20 @@ struct RawTLSClient {
             if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
             var received = ByteBuffer()
             var frames: [WireServerFrame] = []
-            for try await var chunk in inbound {
-                received.writeBuffer(&chunk)
-                while let length = received.getInteger(at: received.readerIndex, as: UInt32.self),
-                      received.readableBytes >= 4 + Int(length) {
-                    received.moveReaderIndex(forwardBy: 4)
-                    let payload = received.readBytes(length: Int(length))!
-                    frames.append(try WireServerFrame(serializedBytes: payload))
+            do {
+                for try await var chunk in inbound {
+                    received.writeBuffer(&chunk)
+                    while let length = received.getInteger(at: received.readerIndex, as: UInt32.self),
+                          received.readableBytes >= 4 + Int(length) {
+                        received.moveReaderIndex(forwardBy: 4)
+                        let payload = received.readBytes(length: Int(length))!
+                        frames.append(try WireServerFrame(serializedBytes: payload))
+                    }
+                    if frames.count >= maxFrames { break }
                 }
-                if frames.count >= maxFrames { break }
+            } catch NIOSSLError.uncleanShutdown {
+                // The relay hung up without a TLS close_notify, as it may on a connection it
+                // refuses or drops: the end of the stream, not a failure of the exchange.
             }
             return frames
         }
