@@ -3,6 +3,14 @@ import CipherWire
 import Foundation
 
 extension ChatClient {
+    /// The contact's pinned identity, verified at most once per process.
+    func pinnedIdentity(of contact: Contact) throws -> PublicIdentity {
+        if let known = verifiedIdentities[contact.identity] { return known }
+        let identity = try contact.publicIdentity()
+        verifiedIdentities[contact.identity] = identity
+        return identity
+    }
+
     func contact(_ username: String) throws -> Contact? {
         try store.item("contact", username).map(Contact.decode)
     }
@@ -11,7 +19,7 @@ extension ChatClient {
     public func contacts() throws -> [(username: String, fingerprint: Fingerprint, verified: Bool, identityChanged: Bool)] {
         try store.items("contact").map { item in
             let contact = try Contact.decode(item.value)
-            return (contact.username, try contact.publicIdentity().fingerprint, contact.verified, contact.pendingIdentity != nil)
+            return (contact.username, try pinnedIdentity(of: contact).fingerprint, contact.verified, contact.pendingIdentity != nil)
         }
     }
 
@@ -38,7 +46,7 @@ extension ChatClient {
             try store.commit(changes)
             return contact
         }
-        let pinned = try known.publicIdentity()
+        let pinned = try pinnedIdentity(of: known)
         guard pinned.fingerprint == presented.fingerprint else {
             known.pendingIdentity = presentedHex
             var changes = StoreChanges()
@@ -56,7 +64,7 @@ extension ChatClient {
     public func safetyNumber(with username: String) async throws -> (SafetyNumber, Fingerprint) {
         let identity: PublicIdentity
         if let known = try contact(username) {
-            identity = try known.publicIdentity()
+            identity = try pinnedIdentity(of: known)
         } else {
             identity = try await fetchBundle(username).identity
         }
@@ -73,7 +81,7 @@ extension ChatClient {
             return try await verify(username, safetyNumber: number)
         }
         let expected = SafetyNumber(
-            local: identity.publicIdentity, localUsername: self.username, remote: try known.publicIdentity(), remoteUsername: username
+            local: identity.publicIdentity, localUsername: self.username, remote: try pinnedIdentity(of: known), remoteUsername: username
         )
         guard expected.matches(number) else { return false }
         known.verified = true

@@ -88,7 +88,7 @@ extension ChatClient {
                 throw DecryptionError.cannotDecrypt
             }
             session = try Session(serializedState: state)
-            guard session.remoteFingerprint == (try known.publicIdentity().fingerprint) else { throw DecryptionError.cannotDecrypt }
+            guard session.remoteFingerprint == (try pinnedIdentity(of: known).fingerprint) else { throw DecryptionError.cannotDecrypt }
             payload = try session.decrypt(envelope, random: random)
         }
         changes.put("session", sender, session.serializedState())

@@ -7,7 +7,7 @@ extension ChatClient {
     /// envelope waits in the outbox meanwhile, and is resent after a reconnect.
     @discardableResult
     public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
-        guard Self.isValidUsername(recipient) else { throw ClientError.invalidUsername(recipient) }
+        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
         var (session, contact) = try await sessionForSending(to: recipient)
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
@@ -44,7 +44,7 @@ extension ChatClient {
 
     private func checkPolicy(_ contact: Contact) throws {
         if contact.pendingIdentity != nil {
-            let pinned = try contact.publicIdentity().fingerprint.displayString
+            let pinned = try pinnedIdentity(of: contact).fingerprint.displayString
             let presented = try contact.pendingIdentity.flatMap(Hex.decode).map { try PublicIdentity(serialized: $0) }
             throw ClientError.identityChanged(username: contact.username, pinned: pinned, presented: presented?.fingerprint.displayString ?? "?")
         }

@@ -21,9 +21,11 @@ public actor ChatClient {
     var linkWaiters: [CheckedContinuation<RelayLink, any Error>] = []
     var connectionTask: Task<Void, Never>?
     var stopped = false
-    var lastQueuedCount = 0
     /// How many one-time prekeys the relay said it holds for this user.
     var relayOneTimePrekeyCount = Int.max
+    /// Pinned identities already parsed and verified, by their hex encoding: checking a
+    /// contact's certificate is an RSA verification, needed once per process, not per message.
+    var verifiedIdentities: [String: PublicIdentity] = [:]
     /// Whether this client takes deliveries; one that only sends leaves them with the relay.
     var receiving = true
 
@@ -50,7 +52,7 @@ public actor ChatClient {
         keySize: PrivateIdentity.KeySize = .bits2048, kdf: PassphraseKDF = .defaultScrypt,
         logger: Logger = Logger(label: "cipherchat.client")
     ) async throws -> ChatClient {
-        guard isValidUsername(username) else { throw ClientError.invalidUsername(username) }
+        guard Username.isValid(username) else { throw ClientError.invalidUsername(username) }
         // Check the relay is reachable and trusted before anything is written.
         let probe = try await connectLink(endpoint: endpoint, trust: trust)
         let identity = try PrivateIdentity.generate(keySize: keySize)
@@ -91,11 +93,6 @@ public actor ChatClient {
             store: store, identity: try PrivateIdentity(serialized: identityBytes), username: username,
             endpoint: try ServerEndpoint(server), trust: trust, logger: logger
         )
-    }
-
-    static func isValidUsername(_ name: String) -> Bool {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
-        return (1...32).contains(name.count) && name.allSatisfy { allowed.contains($0) }
     }
 
     public nonisolated var fingerprint: Fingerprint { identity.publicIdentity.fingerprint }
@@ -150,7 +147,6 @@ public actor ChatClient {
         let newLink = try await Self.connectLink(endpoint: endpoint, trust: trust)
         do {
             let welcome = try await newLink.authenticate(.login, username: username, identity: identity)
-            lastQueuedCount = Int(welcome.queued)
             relayOneTimePrekeyCount = Int(welcome.oneTimePrekeysRemaining)
             eventSink.yield(.connected(queued: Int(welcome.queued)))
             return newLink

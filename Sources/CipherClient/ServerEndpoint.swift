@@ -1,4 +1,5 @@
 import Foundation
+import CipherCore
 import CipherNIO
 
 /// Where the relay is and how to trust it.
@@ -33,23 +34,14 @@ extension RelayTLS.ServerTrust {
     /// `pin:HEX` or `ca:PATH`, as stored in the client's settings.
     var settingValue: String {
         switch self {
-        case .pinned(let hash): "pin:" + hash.map { String(format: "%02x", $0) }.joined()
+        case .pinned(let hash): "pin:" + Hex.encode(hash)
         case .certificateAuthority(let file): "ca:" + file
         }
     }
 
     init?(settingValue: String) {
         if settingValue.hasPrefix("pin:") {
-            let hex = settingValue.dropFirst(4)
-            var bytes: [UInt8] = []
-            var index = hex.startIndex
-            while index < hex.endIndex {
-                let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
-                guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-                bytes.append(byte)
-                index = next
-            }
-            guard bytes.count == 32 else { return nil }
+            guard let bytes = Hex.decode(String(settingValue.dropFirst(4))), bytes.count == 32 else { return nil }
             self = .pinned(certificateHash: bytes)
         } else if settingValue.hasPrefix("ca:") {
             self = .certificateAuthority(pemFile: String(settingValue.dropFirst(3)))

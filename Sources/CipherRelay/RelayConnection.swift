@@ -252,7 +252,7 @@ public actor RelayConnection {
             self.send(error: .malformedFrame, "a message needs a 16-byte client message id and an envelope", requestID: requestID)
             return .keepOpen
         }
-        guard Username.isValid(send.recipient), try await service.store.account(named: send.recipient) != nil else {
+        guard Username.isValid(send.recipient), try await service.accountExists(send.recipient) else {
             self.send(error: .unknownUser, "no such user", requestID: requestID)
             return .keepOpen
         }

@@ -1,4 +1,5 @@
 import CipherCore
+import Synchronization
 
 /// The relay's shared state: the store, the limits, the online users and the logs. Each
 /// connection is a `RelayConnection` made by `connect(address:)`.
@@ -22,6 +23,18 @@ public final class RelayService: Sendable {
         self.clock = clock
         self.random = random
         self.certificateHash = certificateHash
+    }
+
+    /// Names known to be registered. Accounts are never deleted, so a name once seen stays
+    /// valid, and a send need not ask the store again (it did, once per message).
+    private let knownAccounts = Mutex<Set<String>>([])
+
+    /// Whether `username` is a registered account, asking the store only for a name not seen.
+    func accountExists(_ username: String) async throws -> Bool {
+        if knownAccounts.withLock({ $0.contains(username) }) { return true }
+        guard try await store.account(named: username) != nil else { return false }
+        knownAccounts.withLock { _ = $0.insert(username) }
+        return true
     }
 
     /// A new connection from `address`; its first outbound frame is the challenge.

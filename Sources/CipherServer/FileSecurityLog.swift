@@ -1,3 +1,4 @@
+import CipherCore
 import CipherRelay
 import Crypto
 import Foundation
@@ -38,7 +39,7 @@ public final class FileSecurityLog: SecurityLog {
     /// The first 16 hex digits of HMAC-SHA256(secret, address).
     func pseudonym(_ address: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(address.utf8), using: pseudonymKey)
-        return mac.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac.prefix(8))
     }
 
     private static func loadOrMakeSecret(path: String) throws -> SymmetricKey {

@@ -114,11 +114,9 @@ struct DemoCommand: AsyncParsableCommand {
 /// Waits for messages on a client's event stream.
 actor Inbox {
     private var received: [ChatRecord] = []
-    private var task: Task<Void, Never>?
 
     init(client: ChatClient) {
         let events = client.events
-        task = nil
         Task { await self.follow(events) }
     }
 
