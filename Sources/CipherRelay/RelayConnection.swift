@@ -21,6 +21,11 @@ public actor RelayConnection {
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    private nonisolated let executor: any SerialExecutor
+
+    /// The actor runs on the executor the adapter gives it: the relay gives the event loop of
+    /// the connection's channel, so handling a frame needs no thread switch.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// What the adapter does after a frame.
     public enum Disposition: Sendable, Equatable {
@@ -29,7 +34,8 @@ public actor RelayConnection {
         case close
     }
 
-    init(service: RelayService, address: String, nonce: [UInt8]) {
+    init(service: RelayService, address: String, nonce: [UInt8], executor: any SerialExecutor) {
+        self.executor = executor
         (outbound, continuation) = AsyncStream.makeStream(of: WireServerFrame.self)
         self.service = service
         self.address = address
@@ -93,7 +99,8 @@ public actor RelayConnection {
             return try await handleSend(envelope, sender: username, requestID: requestID)
         case .acknowledge(let acknowledge):
             guard let username else { return notAuthenticated(requestID) }
-            try await service.store.acknowledge(recipient: username, deliveryIDs: acknowledge.deliveryIds)
+            // The deletion commits with the next batch; nothing here waits for the disk.
+            try service.store.acknowledgeWithoutWaiting(recipient: username, deliveryIDs: acknowledge.deliveryIds)
             for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
@@ -278,15 +285,15 @@ public actor RelayConnection {
         // so the next frame is read at once.
         let continuation = self.continuation
         let clientMessageID = send.clientMessageID
-        Task {
+        ticket.whenDurable { outcome in
             var reply = WireServerFrame()
             reply.requestID = requestID
-            do {
-                try await ticket.durable()
+            switch outcome {
+            case .success:
                 var accepted = WireSendAccepted()
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
-            } catch {
+            case .failure:
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"

@@ -37,9 +37,12 @@ public final class RelayService: Sendable {
         return true
     }
 
-    /// A new connection from `address`; its first outbound frame is the challenge.
-    public func connect(address: String) -> RelayConnection {
-        RelayConnection(service: self, address: address, nonce: random.bytes(RelayAuthentication.nonceSize))
+    /// A new connection from `address`, whose actor runs on `executor`; its first outbound
+    /// frame is the challenge.
+    public func connect(address: String, executor: any SerialExecutor) -> RelayConnection {
+        RelayConnection(
+            service: self, address: address, nonce: random.bytes(RelayAuthentication.nonceSize), executor: executor
+        )
     }
 
     /// Pushes a queued envelope to every connection of its recipient.

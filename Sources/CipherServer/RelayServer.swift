@@ -15,6 +15,8 @@ public final class RelayServer: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let limiter: ConnectionLimiter
+    /// Each connection's task runs on its channel's event loop (see `EventLoopTaskExecutor`).
+    private let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
     private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never>
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
@@ -36,6 +38,7 @@ public final class RelayServer: Sendable {
             clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash
         )
         limiter = ConnectionLimiter(configuration: configuration.relay)
+        taskExecutors = EventLoopTaskExecutor.perLoop(of: group)
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
         serverChannel = try await ServerBootstrap(group: group)
@@ -66,7 +69,8 @@ public final class RelayServer: Sendable {
             group.addTask { try await self.sweepExpiredEnvelopes() }
             try await serverChannel.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
+                    let executor = taskExecutors[ObjectIdentifier(connection.channel.eventLoop)]
+                    group.addTask(executorPreference: executor) { await self.serve(connection) }
                 }
             }
             group.cancelAll()
@@ -101,7 +105,7 @@ public final class RelayServer: Sendable {
             return
         }
         defer { limiter.release(address: address) }
-        let relayConnection = service.connect(address: address)
+        let relayConnection = service.connect(address: address, executor: connection.channel.eventLoop.executor)
         let authenticationTimeout = configuration.relay.authenticationTimeoutSeconds
         let timer = Task {
             try await Task.sleep(for: .seconds(Int64(authenticationTimeout)))
