@@ -4,11 +4,10 @@ import Foundation
 
 /// One client connection's protocol state (PROTOCOL.md 12): unauthenticated until a valid
 /// Register or Login, then allowed to publish, fetch, send and acknowledge. It takes decoded
-/// bytes in and puts frames on `outbound`; the network adapter carries them. It never looks
+/// bytes in and puts frames on its `RelayFrameSink`; the network adapter carries them. It never looks
 /// inside an envelope.
 public actor RelayConnection {
-    public nonisolated let outbound: AsyncStream<WireServerFrame>
-    private let continuation: AsyncStream<WireServerFrame>.Continuation
+    private let sink: any RelayFrameSink
     private let service: RelayService
     private let address: String
     private let nonce: [UInt8]
@@ -30,13 +29,13 @@ public actor RelayConnection {
     /// What the adapter does after a frame.
     public enum Disposition: Sendable, Equatable {
         case keepOpen
-        /// Flush what is on `outbound`, then close.
+        /// Send what was sent to the sink, then close.
         case close
     }
 
-    init(service: RelayService, address: String, nonce: [UInt8], executor: any SerialExecutor) {
+    init(service: RelayService, address: String, nonce: [UInt8], sink: any RelayFrameSink, executor: any SerialExecutor) {
         self.executor = executor
-        (outbound, continuation) = AsyncStream.makeStream(of: WireServerFrame.self)
+        self.sink = sink
         self.service = service
         self.address = address
         self.nonce = nonce
@@ -50,7 +49,7 @@ public actor RelayConnection {
         challenge.protocolVersion = 1
         var frame = WireServerFrame()
         frame.challenge = challenge
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     public var authenticatedUsername: String? { username }
@@ -110,7 +109,7 @@ public actor RelayConnection {
             var reply = WireServerFrame()
             reply.requestID = requestID
             reply.pong = WirePong()
-            continuation.yield(reply)
+            sink.send(reply)
             return .keepOpen
         case nil:
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
@@ -197,7 +196,7 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.welcome = welcome
-        continuation.yield(frame)
+        sink.send(frame)
         // Registered before the queue is read, so nothing enqueued in between is missed;
         // pushes meanwhile are deferred by `refill` and sent after the older queued ones.
         deferredPushes = []
@@ -250,7 +249,7 @@ public actor RelayConnection {
         delivery.envelope = Data(envelope.envelope)
         var frame = WireServerFrame()
         frame.delivery = delivery
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
@@ -283,7 +282,7 @@ public actor RelayConnection {
         }
         // The sender's acknowledgement waits for the group commit, off this connection's path,
         // so the next frame is read at once.
-        let continuation = self.continuation
+        let sink = self.sink
         let clientMessageID = send.clientMessageID
         ticket.whenDurable { outcome in
             var reply = WireServerFrame()
@@ -299,7 +298,7 @@ public actor RelayConnection {
                 failure.message = "the relay could not store the message"
                 reply.error = failure
             }
-            continuation.yield(reply)
+            sink.send(reply)
         }
         return .keepOpen
     }
@@ -334,7 +333,7 @@ public actor RelayConnection {
             var frame = WireServerFrame()
             frame.requestID = requestID
             frame.done = WireDone()
-            continuation.yield(frame)
+            sink.send(frame)
             if remaining < service.configuration.lowPrekeyThreshold { notifyPrekeysLow(remaining: remaining) }
         } catch is IdentityError {
             send(error: .invalidPrekey, "a prekey is malformed or not signed by this identity", requestID: requestID)
@@ -371,7 +370,7 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.bundle = reply
-        continuation.yield(frame)
+        sink.send(frame)
         return .keepOpen
     }
 
@@ -380,7 +379,7 @@ public actor RelayConnection {
         low.remaining = UInt32(clamping: remaining)
         var frame = WireServerFrame()
         frame.prekeysLow = low
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     // MARK: Lifecycle
@@ -389,7 +388,7 @@ public actor RelayConnection {
     public func goAway() {
         var frame = WireServerFrame()
         frame.goingAway = WireGoingAway()
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     /// The transport closed: forget the connection.
@@ -397,7 +396,7 @@ public actor RelayConnection {
         guard !closed else { return }
         closed = true
         if let username { service.registry.remove(self, for: username) }
-        continuation.finish()
+        sink.close()
     }
 
     private func notAuthenticated(_ requestID: UInt64) -> Disposition {
@@ -413,7 +412,7 @@ public actor RelayConnection {
     private func send(
         error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
     ) {
-        continuation.yield(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
+        sink.send(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
     }
 }
 
