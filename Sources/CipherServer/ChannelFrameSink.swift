@@ -1,43 +1,21 @@
+import CipherNIO
 import CipherRelay
 import CipherWire
 import NIOCore
 
-/// Writes a connection's frames to its channel. Frames written during one pass of the event
-/// loop share one flush, so a burst of deliveries and acknowledgements leaves in one batch of
-/// TLS records and one write system call instead of one each.
+/// A connection's frames, written to its channel with one flush per event-loop pass.
 final class ChannelFrameSink: RelayFrameSink {
-    private let channel: any Channel
-    private let flushScheduled: NIOLoopBoundBox<Bool>
+    private let writer: CoalescingFrameWriter
 
     init(channel: any Channel) {
-        self.channel = channel
-        flushScheduled = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+        writer = CoalescingFrameWriter(channel: channel)
     }
 
     func send(_ frame: WireServerFrame) {
-        let bytes = frame.encodedBytes
-        if channel.eventLoop.inEventLoop {
-            write(bytes)
-        } else {
-            channel.eventLoop.execute { self.write(bytes) }
-        }
+        writer.write(frame.encodedBytes)
     }
 
-    /// Scheduled on the loop, so it runs after every write already scheduled there.
     func close() {
-        channel.eventLoop.execute {
-            self.channel.flush()
-            self.channel.close(promise: nil)
-        }
-    }
-
-    private func write(_ bytes: [UInt8]) {
-        channel.write(ByteBuffer(bytes: bytes), promise: nil)
-        guard !flushScheduled.value else { return }
-        flushScheduled.value = true
-        channel.eventLoop.execute {
-            self.flushScheduled.value = false
-            self.channel.flush()
-        }
+        writer.close()
     }
 }
