@@ -10,10 +10,10 @@ public actor RelayConnection {
     private let sink: any RelayFrameSink
     private let service: RelayService
     private let address: String
-    private let nonce: [UInt8]
+    /// The login challenge; emptied once the client is in.
+    private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
     private var username: String?
-    private var identity: PublicIdentity?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
@@ -88,7 +88,14 @@ public actor RelayConnection {
         case .login(let login):
             return try await handleLogin(login, requestID: requestID)
         case .publishPrekeys(let publish):
-            guard let username, let identity else { return notAuthenticated(requestID) }
+            guard let username else { return notAuthenticated(requestID) }
+            // The identity is looked up again rather than kept: parsed RSA keys held by every
+            // idle connection cost more memory than a rare publication costs time.
+            guard let account = try await service.store.account(named: username),
+                  let identity = try? PublicIdentity(serialized: account.identity) else {
+                send(error: .internal, "the relay could not complete the request", requestID: requestID)
+                return .close
+            }
             return try await handlePublish(publish, username: username, identity: identity, requestID: requestID)
         case .fetchBundle(let fetch):
             guard username != nil else { return notAuthenticated(requestID) }
@@ -154,7 +161,7 @@ public actor RelayConnection {
             }
             service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: register.username))
         }
-        try await authenticated(as: register.username, identity: identity, requestID: requestID)
+        try await authenticated(as: register.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -176,7 +183,7 @@ public actor RelayConnection {
             return .close
         }
         service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: login.username))
-        try await authenticated(as: login.username, identity: identity, requestID: requestID)
+        try await authenticated(as: login.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -185,9 +192,9 @@ public actor RelayConnection {
         return now >= challengeIssuedAt && now - challengeIssuedAt <= service.configuration.challengeLifetimeSeconds * 1000
     }
 
-    private func authenticated(as name: String, identity: PublicIdentity, requestID: UInt64) async throws {
+    private func authenticated(as name: String, requestID: UInt64) async throws {
         username = name
-        self.identity = identity
+        nonce = []
         guard !closed else { return }
         var welcome = WireWelcome()
         welcome.username = name
