@@ -62,9 +62,11 @@ extension ChatClient {
             do {
                 let reply = try await requestOnCurrentLink(.send(send))
                 guard case .sendAccepted = reply.body else { throw RelayError.unexpectedReply }
+                // A removal lost to a power failure only resends the envelope, which the relay
+                // stores once and the recipient shows once: no sync needed.
                 var changes = StoreChanges()
                 changes.outboxRemovals.append(entry.clientMessageID)
-                try store.commit(changes)
+                try store.commit(changes, durable: false)
                 return
             } catch let error as RelayError where error.code == .rateLimited {
                 try await Task.sleep(for: .milliseconds(Int(max(error.retryAfterMilliseconds, 10))))

@@ -126,32 +126,58 @@ final class ClientStore: Sendable {
 
     /// Writes several items, deletions and outbox changes in one transaction, so that, for
     /// example, a session's new state and the envelope it produced are stored together.
-    func commit(_ changes: StoreChanges) throws {
+    ///
+    /// A durable commit is on disk when this returns (`synchronous = FULL`: the log is synced).
+    /// A commit that is not durable survives the process being killed but may be lost with
+    /// the machine's power; it becomes durable with the next durable commit or `syncToDisk`,
+    /// since both sync the same write-ahead log. Whatever precedes sending ciphertext is
+    /// durable (a sending chain rolled back by a power loss would reuse message keys);
+    /// received messages are committed without a sync and acknowledged after `syncToDisk`.
+    func commit(_ changes: StoreChanges, durable: Bool = true) throws {
         let sealedPuts = try changes.puts.map { put in
             (put.kind, put.name, Data(try storageKey.seal(put.value, context: "\(put.kind)/\(put.name)", random: random)))
         }
         let sealedHistory = try changes.history.map { entry in
             (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
         }
+        try database.writeWithoutTransaction { db in
+            if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+            try db.inTransaction {
+                try Self.apply(changes, sealedPuts: sealedPuts, sealedHistory: sealedHistory, db)
+                return .commit
+            }
+        }
+    }
+
+    /// Makes every commit so far durable: one small durable commit syncs the log that holds
+    /// them all.
+    func syncToDisk() throws {
         try database.write { db in
-            for (kind, name, sealed) in sealedPuts {
-                try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
-            }
-            for deletion in changes.deletions {
-                try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
-            }
-            for (messageID, sealed) in sealedHistory {
-                try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
-            }
-            for entry in changes.outboxAdds {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
-                )
-            }
-            for id in changes.outboxRemovals {
-                try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
-            }
+            try Self.setSetting(db, "last_sync", String(Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+    }
+
+    private static func apply(
+        _ changes: StoreChanges, sealedPuts: [(String, String, Data)], sealedHistory: [(String, Data)], _ db: Database
+    ) throws {
+        for (kind, name, sealed) in sealedPuts {
+            try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
+        }
+        for deletion in changes.deletions {
+            try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
+        }
+        for (messageID, sealed) in sealedHistory {
+            try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
+        }
+        for entry in changes.outboxAdds {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
+            )
+        }
+        for id in changes.outboxRemovals {
+            try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
         }
     }
 
