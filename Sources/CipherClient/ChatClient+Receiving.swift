@@ -44,6 +44,7 @@ extension ChatClient {
     func process(_ delivery: WireDelivery) async -> Bool {
         let sender = delivery.sender
         do {
+            try store.forgetItemsIfChangedElsewhere()
             if let record = try decrypt(delivery) {
                 eventSink.yield(.message(record))
             }

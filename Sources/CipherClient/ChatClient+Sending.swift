@@ -9,6 +9,7 @@ extension ChatClient {
     public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
         guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        try store.forgetItemsIfChangedElsewhere()
         var (session, contact) = try await sessionForSending(to: recipient)
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         let envelope = try session.encrypt(payload)

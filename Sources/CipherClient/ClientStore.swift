@@ -1,6 +1,7 @@
 import CipherCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The client's local store: one SQLite file in the user's home directory (`client.db`).
 /// Settings that are not secret (the relay's address and certificate pin, the username) are
@@ -11,6 +12,24 @@ final class ClientStore: Sendable {
     private let database: DatabaseQueue
     private let storageKey: StorageKey
     private let random = SystemRandomSource()
+    /// Items already read or written, unsealed: a message would otherwise read and unseal
+    /// its session, contact and windows from the file each time. Every write goes through
+    /// `commit`, which updates it; writes by another process are noticed by
+    /// `forgetItemsIfChangedElsewhere`.
+    private let itemCache = Mutex(ItemCache())
+
+    private struct ItemKey: Hashable {
+        let kind: String
+        let name: String
+    }
+
+    private struct ItemCache {
+        /// A value of nil records that the item is absent.
+        var items: [ItemKey: [UInt8]?] = [:]
+        /// SQLite's `data_version` when the cache was last checked: it changes when another
+        /// connection commits.
+        var dataVersion: Int?
+    }
 
     static let fileName = "client.db"
 
@@ -107,10 +126,25 @@ final class ClientStore: Sendable {
 
     /// The item's plaintext, or nil when absent.
     func item(_ kind: String, _ name: String) throws -> [UInt8]? {
-        guard let sealed = try database.read({ db in
+        let key = ItemKey(kind: kind, name: name)
+        if let cached = itemCache.withLock({ $0.items[key] }) { return cached }
+        let value = try database.read { db in
             try Data.fetchOne(db, sql: "SELECT sealed FROM item WHERE kind = ? AND name = ?", arguments: [kind, name])
-        }) else { return nil }
-        return try storageKey.open(Array(sealed), context: "\(kind)/\(name)")
+        }.map { sealed in try storageKey.open(Array(sealed), context: "\(kind)/\(name)") }
+        itemCache.withLock { $0.items[key] = .some(value) }
+        return value
+    }
+
+    /// Empties the item cache if another process committed to the file since the last check
+    /// (a `cipherchat verify` in another terminal while `chat` runs, say). One cheap query.
+    func forgetItemsIfChangedElsewhere() throws {
+        let version = try database.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") }
+        itemCache.withLock { cache in
+            if cache.dataVersion != version {
+                cache.items.removeAll()
+                cache.dataVersion = version
+            }
+        }
     }
 
     func items(_ kind: String) throws -> [(name: String, value: [UInt8])] {
@@ -147,6 +181,10 @@ final class ClientStore: Sendable {
                 try Self.apply(changes, sealedPuts: sealedPuts, sealedHistory: sealedHistory, db)
                 return .commit
             }
+        }
+        itemCache.withLock { cache in
+            for put in changes.puts { cache.items[ItemKey(kind: put.kind, name: put.name)] = .some(put.value) }
+            for deletion in changes.deletions { cache.items[ItemKey(kind: deletion.kind, name: deletion.name)] = .some(nil) }
         }
     }
 
