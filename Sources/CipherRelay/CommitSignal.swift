@@ -1,8 +1,8 @@
 import Synchronization
 
 /// Fired once when the transaction holding a batch of envelopes has committed or failed;
-/// every `EnqueueTicket` of the batch waits on it.
-final class CommitSignal: Sendable {
+/// every `EnqueueTicket` of the batch waits on it. Shared by the durable stores' group commit.
+public final class CommitSignal: Sendable {
     private enum State {
         case waiting([CheckedContinuation<Void, any Error>])
         case finished(Result<Void, any Error>)
@@ -10,7 +10,9 @@ final class CommitSignal: Sendable {
 
     private let state = Mutex(State.waiting([]))
 
-    func wait() async throws {
+    public init() {}
+
+    public func wait() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let outcome: Result<Void, any Error>? = state.withLock { state in
                 switch state {
@@ -28,11 +30,11 @@ final class CommitSignal: Sendable {
 
     /// Waits for the commit, ignoring whether it succeeded: for readers that only need the
     /// batch to be settled one way or the other.
-    func settled() async {
+    public func settled() async {
         try? await wait()
     }
 
-    func finish(_ outcome: Result<Void, any Error>) {
+    public func finish(_ outcome: Result<Void, any Error>) {
         let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             guard case .waiting(let waiters) = state else { return [] }
             state = .finished(outcome)
