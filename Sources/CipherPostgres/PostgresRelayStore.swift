@@ -29,6 +29,8 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     /// Names this process in the NOTIFY payloads, so it ignores its own.
     let instanceID = UUID().uuidString
     let groupCommit = Mutex(PostgresGroupCommit())
+    /// Recipients whose `queue_counts` row is known to exist (rows are never deleted).
+    let knownCounters = Mutex<Set<String>>([])
     private let runTask: Task<Void, Never>
     private let listener: QueueListener
 

@@ -64,31 +64,33 @@ enum PostgresSchema {
             "CREATE INDEX queue_by_accepted_at ON queue (accepted_at)",
             // One row per recipient: the quota is checked against it without counting the
             // queue, and its row lock orders every change to that recipient's queue, across
-            // instances (see cipherchat_enqueue).
+            // instances (see cipherchat_commit_batch).
             """
             CREATE TABLE queue_counts (
                 recipient text PRIMARY KEY,
                 queued bigint NOT NULL CHECK (queued >= 0)
             )
             """,
-            enqueueFunction,
-            acknowledgeFunction,
+            commitBatchFunction,
             expireFunction,
         ]),
     ]
 
-    /// Stores a batch of envelopes, in order, and reports per envelope: 0 stored (with its
-    /// delivery id), 1 duplicate (with the stored envelope's id, time and bytes), 2 over quota.
+    /// One batch of the group commit: deletes the acknowledged envelopes, then stores the new
+    /// ones, in order, and reports per envelope: 0 stored (with its delivery id), 1 duplicate
+    /// (with the stored envelope's id, time and bytes), 2 over quota.
     ///
-    /// The recipients' counter rows are locked first, in name order, for the whole
-    /// transaction: batches of several instances then never wait on each other in a cycle,
-    /// the duplicate check and the quota see every committed envelope of the recipient, and a
-    /// recipient's envelopes commit in the order of their delivery ids, so a reader paging
-    /// with `after` never skips one. The NOTIFY is delivered when the transaction commits.
-    static let enqueueFunction = """
-        CREATE FUNCTION cipherchat_enqueue(
+    /// The counter rows of every recipient involved are locked first, in name order, for the
+    /// whole transaction: batches of several instances then never wait on each other in a
+    /// cycle, the duplicate check and the quota see every committed envelope of the recipient,
+    /// and a recipient's envelopes commit in the order of their delivery ids, so a reader
+    /// paging with `after` never skips one. The rows exist: the store creates them, committed,
+    /// before the batch. The NOTIFY is delivered when the transaction commits.
+    static let commitBatchFunction = """
+        CREATE FUNCTION cipherchat_commit_batch(
             senders text[], recipients text[], client_message_ids bytea[], accepted bigint[],
-            envelopes bytea[], quotas bigint[], instance text
+            envelopes bytea[], quotas bigint[], instance text,
+            acknowledged_recipients text[], acknowledged_ids bigint[]
         ) RETURNS TABLE (
             out_ordinal integer, out_outcome smallint, out_delivery_id bigint, out_accepted_at bigint,
             out_envelope bytea
@@ -97,10 +99,15 @@ enum PostgresSchema {
             i integer;
             new_id bigint;
         BEGIN
-            INSERT INTO queue_counts (recipient, queued)
-                SELECT DISTINCT r, 0 FROM unnest(recipients) AS r ORDER BY 1
-                ON CONFLICT (recipient) DO NOTHING;
-            PERFORM 1 FROM queue_counts WHERE recipient = ANY (recipients) ORDER BY recipient FOR UPDATE;
+            PERFORM 1 FROM queue_counts
+                WHERE recipient = ANY (recipients) OR recipient = ANY (acknowledged_recipients)
+                ORDER BY recipient FOR UPDATE;
+            WITH gone AS (
+                     DELETE FROM queue q USING unnest(acknowledged_recipients, acknowledged_ids) AS a (who, id)
+                     WHERE q.recipient = a.who AND q.delivery_id = a.id RETURNING q.recipient
+                 ),
+                 per_recipient AS (SELECT g.recipient, count(*) AS n FROM gone g GROUP BY g.recipient)
+                UPDATE queue_counts c SET queued = c.queued - p.n FROM per_recipient p WHERE c.recipient = p.recipient;
             FOR i IN 1 .. coalesce(array_length(recipients, 1), 0) LOOP
                 RETURN QUERY SELECT i, 1::smallint, q.delivery_id, q.accepted_at, q.envelope FROM queue q
                     WHERE q.recipient = recipients[i] AND q.sender = senders[i]
@@ -117,22 +124,6 @@ enum PostgresSchema {
                 PERFORM pg_notify('\(queueChannel)', instance || ' ' || recipients[i]);
                 RETURN QUERY SELECT i, 0::smallint, new_id, accepted[i], NULL::bytea;
             END LOOP;
-        END
-        $$
-        """
-
-    /// Deletes a recipient's acknowledged envelopes; the counter row is locked first, in the
-    /// same order as everywhere else.
-    static let acknowledgeFunction = """
-        CREATE FUNCTION cipherchat_acknowledge(who text, ids bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
-        DECLARE
-            removed bigint;
-        BEGIN
-            PERFORM 1 FROM queue_counts WHERE recipient = who FOR UPDATE;
-            WITH gone AS (DELETE FROM queue WHERE recipient = who AND delivery_id = ANY (ids) RETURNING 1)
-                SELECT count(*) INTO removed FROM gone;
-            UPDATE queue_counts SET queued = queued - removed WHERE recipient = who AND removed > 0;
-            RETURN removed;
         END
         $$
         """

@@ -1,4 +1,3 @@
-import CipherRelay
 import Logging
 import PostgresNIO
 import Synchronization
@@ -13,7 +12,7 @@ final class QueueListener: Sendable {
     let wakeups: AsyncStream<String>
     /// Fires once the first LISTEN is in place (or failed), so that a store handed out
     /// misses no commit made after it.
-    let listening = CommitSignal()
+    let listening = BatchSignal()
     private let task: Task<Void, Never>
 
     init(client: PostgresClient, instanceID: String, logger: Logger) {
