@@ -136,6 +136,7 @@ let package = Package(
                 "CipherClient",
                 "CipherCore",
                 "CipherNIO",
+                "CipherPostgres",
                 "CipherRelay",
                 "CipherServer",
                 "CipherSQLite",
