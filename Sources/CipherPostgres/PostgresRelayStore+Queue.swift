@@ -132,7 +132,7 @@ extension PostgresRelayStore {
             batch.signal.finish(.success(()))
         } catch {
             logger.error("storing a batch of envelopes failed", metadata: [
-                "envelopes": "\(batch.calls.count)", "acknowledgements": "\(batch.deletions.count)", "error": "\(String(reflecting: error))",
+                "envelopes": "\(batch.calls.count)", "acknowledgements": "\(batch.deletions.count)", "error": "\(loggedError(error))",
             ])
             if !decided { for call in batch.calls { call.decided.resume(throwing: error) } }
             groupCommit.withLock { $0.finish(batch, committed: false) }

@@ -37,15 +37,25 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     /// Connects, brings the schema up to date, and starts listening for other instances'
     /// commits.
     public static func connect(to location: PostgresLocation, logger: Logger) async throws -> PostgresRelayStore {
+        // Migrations first, on a connection of their own, before the pool runs.
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try location.connectionConfiguration, id: 0, logger: logger
+            )
+            do {
+                try await PostgresSchema.migrate(on: connection, logger: logger)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        } catch let error as PostgresRelayStoreError {
+            throw error
+        } catch {
+            throw PostgresRelayStoreError.cannotOpen(loggedError(error))
+        }
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
-        do {
-            try await PostgresSchema.migrate(client, logger: logger)
-        } catch {
-            runTask.cancel()
-            await runTask.value
-            throw error
-        }
         let store = PostgresRelayStore(client: client, runTask: runTask, logger: logger)
         do {
             try await store.listener.listening.wait()

@@ -7,6 +7,7 @@ public struct PostgresRelayStoreError: Error, Hashable, CustomStringConvertible 
         case schemaFromNewerVersion(Int)
         case invalidURL(String)
         case unexpectedResult
+        case cannotOpen(String)
     }
 
     private let reason: Reason
@@ -21,6 +22,10 @@ public struct PostgresRelayStoreError: Error, Hashable, CustomStringConvertible 
     public static func invalidURL(_ why: String) -> PostgresRelayStoreError {
         PostgresRelayStoreError(reason: .invalidURL(why))
     }
+    /// Connecting or migrating failed; the text is the database's reason, without values.
+    public static func cannotOpen(_ why: String) -> PostgresRelayStoreError {
+        PostgresRelayStoreError(reason: .cannotOpen(why))
+    }
     /// A statement returned rows of a shape the store did not ask for.
     public static let unexpectedResult = PostgresRelayStoreError(reason: .unexpectedResult)
 
@@ -30,6 +35,7 @@ public struct PostgresRelayStoreError: Error, Hashable, CustomStringConvertible 
         case .schemaFromNewerVersion(let version): "the database has schema version \(version), written by a newer CipherChat"
         case .invalidURL(let why): "invalid PostgreSQL URL: \(why)"
         case .unexpectedResult: "the database answered with an unexpected result"
+        case .cannotOpen(let why): "cannot open the PostgreSQL store: \(why)"
         }
     }
 }

@@ -152,17 +152,15 @@ enum PostgresSchema {
 
     /// Brings the database up to the newest migration; returns the versions applied now.
     @discardableResult
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
-        try await client.withConnection { connection in
-            _ = try await connection.query("SELECT pg_advisory_lock(\(migrationLockKey))", logger: logger)
-            do {
-                let applied = try await applyMissing(on: connection, logger: logger)
-                _ = try await connection.query("SELECT pg_advisory_unlock(\(migrationLockKey))", logger: logger)
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(migrationLockKey))", logger: logger)
-                throw error
-            }
+    static func migrate(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        _ = try await connection.query("SELECT pg_advisory_lock(\(migrationLockKey))", logger: logger)
+        do {
+            let applied = try await applyMissing(on: connection, logger: logger)
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(migrationLockKey))", logger: logger)
+            return applied
+        } catch {
+            _ = try? await connection.query("SELECT pg_advisory_unlock(\(migrationLockKey))", logger: logger)
+            throw error
         }
     }
 

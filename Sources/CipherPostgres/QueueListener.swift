@@ -36,7 +36,7 @@ final class QueueListener: Sendable {
                 } catch {
                     listening.finish(.failure(error))
                     if Task.isCancelled { break }
-                    logger.warning("listening for queue notifications failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                    logger.warning("listening for queue notifications failed; retrying", metadata: ["error": "\(loggedError(error))"])
                 }
                 try? await Task.sleep(for: Self.reconnectPause)
             }
