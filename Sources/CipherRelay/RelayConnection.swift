@@ -20,6 +20,9 @@ public actor RelayConnection {
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    /// Set while `deliverQueued` reads the stored queue: ids acknowledged meanwhile, which the
+    /// read may still return but must not be sent again.
+    private var acknowledgedWhileReadingQueue: Set<UInt64>?
     private nonisolated let executor: any SerialExecutor
 
     /// The actor runs on the executor the adapter gives it: the relay gives the event loop of
@@ -108,6 +111,7 @@ public actor RelayConnection {
             // The deletion commits with the next batch; nothing here waits for the disk.
             try service.store.acknowledgeWithoutWaiting(recipient: username, deliveryIDs: acknowledge.deliveryIds)
             for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
+            acknowledgedWhileReadingQueue?.formUnion(acknowledge.deliveryIds)
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
             }
@@ -244,6 +248,35 @@ public actor RelayConnection {
             return
         }
         deliver(envelope)
+    }
+
+    /// Another instance queued envelopes for this user (several instances on one store): sends
+    /// those the stored queue holds that this connection has not sent, in delivery-id order
+    /// with any pushed meanwhile. Skipped while a refill reads (a poll comes back later) or
+    /// while pushes wait for the client to catch up (its acknowledgements refill), and, after a
+    /// poll, when every queued envelope is already in flight here.
+    func deliverQueued(queuedCount: Int?) async {
+        guard let username, !closed, deferredPushes == nil, !pushesPaused else { return }
+        if let queuedCount, queuedCount <= unacknowledged.count { return }
+        deferredPushes = []
+        acknowledgedWhileReadingQueue = []
+        let limit = service.configuration.maxUnacknowledgedDeliveries
+        let queued = (try? await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)) ?? []
+        let acknowledged = acknowledgedWhileReadingQueue ?? []
+        acknowledgedWhileReadingQueue = nil
+        let deferred = deferredPushes ?? []
+        deferredPushes = nil
+        var sent = Set<UInt64>()
+        for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
+        where !unacknowledged.contains(envelope.deliveryID) && !acknowledged.contains(envelope.deliveryID)
+            && sent.insert(envelope.deliveryID).inserted {
+            guard !closed else { return }
+            guard unacknowledged.count < limit else {
+                pushesPaused = true
+                return
+            }
+            deliver(envelope)
+        }
     }
 
     private func deliver(_ envelope: QueuedEnvelope) {

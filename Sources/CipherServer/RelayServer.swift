@@ -69,6 +69,12 @@ public final class RelayServer: Sendable {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.sweepExpiredEnvelopes() }
+            if let signals = service.store as? any SharedQueueSignals {
+                let delivery = SharedQueueDelivery(
+                    service: service, signals: signals, pollInterval: configuration.relay.sharedQueuePollInterval
+                )
+                group.addTask { await delivery.run() }
+            }
             try await serverChannel.closeFuture.get()
             group.cancelAll()
         }
