@@ -58,12 +58,14 @@ public actor RelayConnection {
             frame = try WireClientFrame(boundedBytes: bytes, maxSize: service.configuration.maxFrameSize)
         } catch {
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            service.observer.malformedFrame()
             send(error: .malformedFrame, "the frame is not a valid ClientFrame", requestID: 0)
             return .close
         }
         do {
             return try await handle(frame)
         } catch {
+            service.observer.storeError()
             send(error: .internal, "the relay could not complete the request", requestID: frame.requestID)
             return .close
         }
@@ -72,6 +74,7 @@ public actor RelayConnection {
     /// The frame was larger than the limit: the adapter drops it unread and calls this.
     public func frameTooLarge() {
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "frame_size"))
+        service.observer.limitHit(.frameSize)
         send(error: .frameTooLarge, "frames are limited to \(service.configuration.maxFrameSize) bytes", requestID: 0, limit: "frame_size")
     }
 
@@ -94,7 +97,9 @@ public actor RelayConnection {
         case .acknowledge(let acknowledge):
             guard let username else { return notAuthenticated(requestID) }
             try await service.store.acknowledge(recipient: username, deliveryIDs: acknowledge.deliveryIds)
-            for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
+            var acknowledged = 0
+            for id in acknowledge.deliveryIds where unacknowledged.remove(id) != nil { acknowledged += 1 }
+            service.observer.envelopesAcknowledged(count: acknowledged)
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
             }
@@ -107,6 +112,7 @@ public actor RelayConnection {
             return .keepOpen
         case nil:
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            service.observer.malformedFrame()
             send(error: .malformedFrame, "the frame has no request", requestID: requestID)
             return .close
         }
@@ -121,6 +127,7 @@ public actor RelayConnection {
             return .close
         }
         guard let identity = try? PublicIdentity(wire: register.identity) else {
+            service.observer.authenticationFailed(.invalidIdentity)
             send(error: .authenticationFailed, "the identity is not valid", requestID: requestID)
             return .close
         }
@@ -129,6 +136,7 @@ public actor RelayConnection {
             serverCertificateHash: service.certificateHash, identity: identity
         ) else {
             service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "bad_proof"))
+            service.observer.authenticationFailed(.badProof)
             send(error: .authenticationFailed, "the proof of possession does not verify", requestID: requestID)
             return .close
         }
@@ -143,6 +151,7 @@ public actor RelayConnection {
             // takes a name.
             guard existing.identity == identity.serialized else {
                 service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "taken"))
+                service.observer.authenticationFailed(.usernameTaken)
                 send(error: .usernameTaken, "that username belongs to another identity", requestID: requestID)
                 return .close
             }
@@ -158,6 +167,7 @@ public actor RelayConnection {
               let account = try await service.store.account(named: login.username),
               let identity = try? PublicIdentity(serialized: account.identity) else {
             service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, detail: "unknown_user"))
+            service.observer.authenticationFailed(.unknownUser)
             send(error: .unknownUser, "no such user", requestID: requestID)
             return .close
         }
@@ -166,6 +176,7 @@ public actor RelayConnection {
             serverCertificateHash: service.certificateHash, identity: identity
         ) else {
             service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, username: login.username, detail: "bad_proof"))
+            service.observer.authenticationFailed(.badProof)
             send(error: .authenticationFailed, "the login signature does not verify", requestID: requestID)
             return .close
         }
@@ -244,6 +255,11 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.delivery = delivery
         continuation.yield(frame)
+        let now = service.clock.wallMilliseconds
+        service.observer.envelopeDelivered(
+            bytes: envelope.envelope.count,
+            latencyMilliseconds: now > envelope.acceptedAtMilliseconds ? now - envelope.acceptedAtMilliseconds : 0
+        )
     }
 
     private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
@@ -265,18 +281,21 @@ public actor RelayConnection {
         )
         switch ticket.result {
         case .stored(let envelope):
+            service.observer.envelopeAccepted(bytes: envelope.envelope.count)
             // Push first: an online recipient need not wait for the disk.
             await service.push(envelope)
         case .duplicate:
             break
         case .quotaExceeded(let quota):
             service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "queue_quota"))
+            service.observer.limitHit(.queueQuota)
             self.send(error: .queueFull, "the recipient's queue is full (\(quota) messages)", requestID: requestID, limit: "queue_quota")
             return .keepOpen
         }
         // The sender's acknowledgement waits for the group commit, off this connection's path,
         // so the next frame is read at once.
         let continuation = self.continuation
+        let observer = service.observer
         let clientMessageID = send.clientMessageID
         Task {
             var reply = WireServerFrame()
@@ -287,6 +306,7 @@ public actor RelayConnection {
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
             } catch {
+                observer.storeError()
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"
@@ -301,6 +321,7 @@ public actor RelayConnection {
     private func takeMessageToken(requestID: UInt64) -> Bool {
         guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
+        service.observer.limitHit(.messageRate)
         send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
         return false
     }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The relay over the network: TLS 1.3, length-prefixed frames, one `RelayConnection` per
 /// client. All protocol decisions are made in CipherRelay; this wires sockets to them.
@@ -18,11 +19,14 @@ public final class RelayServer: Sendable {
     private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never>
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
+    /// Set once `shutdown()` has begun: `/readyz` then answers 503.
+    private let draining = Atomic<Bool>(false)
 
     /// Binds the listening socket; `run()` then serves until `shutdown()`.
     public init(
         configuration: ServerConfiguration, store: any RelayStore, securityLog: any SecurityLog,
-        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        logger: Logger, observer: any RelayObserver = SilentRelayObserver(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         self.configuration = configuration
         self.logger = logger
@@ -33,7 +37,8 @@ public final class RelayServer: Sendable {
         }
         service = RelayService(
             store: store, configuration: configuration.relay, securityLog: securityLog,
-            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash
+            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash,
+            observer: observer
         )
         limiter = ConnectionLimiter(configuration: configuration.relay)
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
@@ -69,14 +74,36 @@ public final class RelayServer: Sendable {
                     group.addTask { await self.serve(connection) }
                 }
             }
+            await waitForConnectionsToEnd()
             group.cancelAll()
         }
     }
 
-    /// Stops accepting, tells connected clients to go elsewhere, and closes the listener.
+    /// Stops accepting and tells connected clients to go elsewhere; `run()` then gives them
+    /// `shutdownGraceSeconds` to hang up (writes in flight finish meanwhile), closes what is
+    /// left, and returns.
     public func shutdown() async {
-        await service.announceShutdown()
+        guard !draining.exchange(true, ordering: .relaxed) else { return }
+        logger.info("stopping: no new connections, connected clients told to go elsewhere")
         serverChannel.channel.close(promise: nil)
+        await service.announceShutdown()
+    }
+
+    /// Whether the relay is stopping.
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Client connections open now, logged in or not.
+    public var openConnections: Int { limiter.openConnections }
+
+    /// Waits, at most the grace period, until every connection has ended.
+    private func waitForConnectionsToEnd() async {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(Int64(configuration.shutdownGraceSeconds)))
+        while limiter.openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if limiter.openConnections > 0 {
+            logger.info("closing connections still open after the grace period", metadata: ["count": "\(limiter.openConnections)"])
+        }
     }
 
     private func sweepExpiredEnvelopes() async throws {
@@ -97,6 +124,7 @@ public final class RelayServer: Sendable {
         let admission = limiter.admit(address: address)
         if case .refused(let limit) = admission {
             service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
+            if let limit = RelayLimit(rawValue: limit) { service.observer.limitHit(limit) }
             await refuse(connection, limit: limit)
             return
         }

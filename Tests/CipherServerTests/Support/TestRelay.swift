@@ -20,17 +20,20 @@ final class TestRelay: @unchecked Sendable {
     var trust: RelayTLS.ServerTrust { .pinned(certificateHash: server.tlsIdentity.certificateHash) }
 
     static func start(
-        directory existing: String? = nil, port: Int = 0, configure: (inout RelayConfiguration) -> Void = { _ in }
+        directory existing: String? = nil, port: Int = 0, observer: any RelayObserver = SilentRelayObserver(),
+        configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> TestRelay {
         let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory)
         configuration.port = port
+        // Test clients that ignore GoingAway need not hold up a stop for long.
+        configuration.shutdownGraceSeconds = 1
         configure(&configuration.relay)
         let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
         let server = try await RelayServer(
             configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: directory),
-            logger: Logger(label: "test-relay")
+            logger: Logger(label: "test-relay"), observer: observer
         )
         return TestRelay(server: server, store: store, directory: directory)
     }
