@@ -206,6 +206,9 @@ public actor RelayConnection {
         // pushes meanwhile are deferred by `refill` and sent after the older queued ones.
         deferredPushes = []
         service.registry.add(self, for: name)
+        // Logged in while the relay was announcing its shutdown: this client was not among
+        // those told, so tell it now rather than keep the shutdown waiting for it.
+        if service.isShuttingDown { goAway() }
         try await refill(username: name)
     }
 

@@ -68,8 +68,14 @@ public final class RelayService: Sendable {
         return expired
     }
 
+    /// Set by `announceShutdown`: a client that logs in after it is told at once to go away.
+    private let shuttingDown = Atomic<Bool>(false)
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+
     /// Tells every connected client the relay is going away, so they reconnect elsewhere.
     public func announceShutdown() async {
+        shuttingDown.store(true, ordering: .relaxed)
         for connection in registry.all() {
             await connection.goAway()
         }

@@ -1,5 +1,6 @@
 import CipherRelay
 import NIOHTTP1
+import Synchronization
 
 /// One answer of the monitoring listener.
 public struct MonitoringResponse: Sendable {
@@ -54,18 +55,35 @@ public struct MonitoringEndpoints: Sendable {
         }
     }
 
-    /// The store's queue total, or nil when it failed or did not answer in time.
+    /// The store's queue total, or nil when it failed or did not answer in time. The read runs
+    /// in its own task, so that a store stuck in a call that ignores cancellation cannot hold
+    /// the answer past the timeout.
     private func queuedEnvelopes() async -> Int? {
         let store = self.store
-        return await withTaskGroup(of: Int?.self) { group in
-            group.addTask { try? await store.totalQueuedEnvelopes() }
-            group.addTask {
+        let answer = FirstAnswer()
+        return await withCheckedContinuation { continuation in
+            answer.install(continuation)
+            Task { answer.give(try? await store.totalQueuedEnvelopes()) }
+            Task {
                 try? await Task.sleep(for: Self.storeTimeout)
-                return nil
+                answer.give(nil)
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        }
+    }
+}
+
+/// Resumes a continuation with the first value given, and ignores the rest.
+private final class FirstAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Int?, Never>?>(nil)
+
+    func install(_ continuation: CheckedContinuation<Int?, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func give(_ value: Int?) {
+        continuation.withLock { waiting in
+            waiting?.resume(returning: value)
+            waiting = nil
         }
     }
 }

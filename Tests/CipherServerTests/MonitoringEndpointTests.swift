@@ -20,17 +20,19 @@ struct MonitoringEndpointTests {
         let relay = try await TestRelay.start(observer: metrics)
         let endpoints = MonitoringEndpoints(metrics: metrics, server: relay.server, store: relay.store)
 
-        let alice = try await relay.makeUser("alice")
-        await #expect(throws: RelayError.self) { _ = try await relay.makeUser("alice") }
-        let link = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
-        await #expect(throws: RelayError.self) {
-            _ = try await link.authenticate(.login, username: "alice", identity: TestIdentities.mallory)
+        // Fixed identities: no key generation in a debug build.
+        let alice = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await alice.authenticate(.register, username: "alice", identity: TestIdentities.alice)
+        for purpose in [RelayAuthentication.Purpose.register, .login] {
+            let mallory = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+            await #expect(throws: RelayError.self) {
+                _ = try await mallory.authenticate(purpose, username: "alice", identity: TestIdentities.mallory)
+            }
+            await mallory.close()
         }
-        await link.close()
         _ = try await RawTLSClient.connect(port: relay.port, trust: relay.trust).exchange([0, 0, 0, 3, 0xff, 0xff, 0xff])
         _ = try await RawTLSClient.connect(port: relay.port, trust: relay.trust).exchange([0x01, 0, 0, 0])
 
-        try await alice.start()
         let online = try await waitFor(endpoints) { $0.value("cipherchat_users_logged_in") == 1 && $0.value("cipherchat_connections_open") == 1 }
         #expect(online.value("cipherchat_authentication_failures_total{reason=\"username_taken\"}") == 1)
         #expect(online.value("cipherchat_authentication_failures_total{reason=\"bad_proof\"}") == 1)
@@ -38,7 +40,7 @@ struct MonitoringEndpointTests {
         #expect(online.value("cipherchat_limit_rejections_total{limit=\"frame_size\"}") == 1)
         #expect(online.value("cipherchat_connections_open") == 1)
         #expect(online.value("cipherchat_store_errors_total") == 0)
-        await alice.stop()
+        await alice.close()
         await relay.stop()
     }
 
@@ -80,5 +82,30 @@ struct MonitoringEndpointTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         return await scrape(endpoints)
+    }
+}
+
+@Suite("Going away")
+struct GoingAwayTests {
+    @Test("a client that logs in after the shutdown was announced is told to go away at once")
+    func lateLoginIsToldToGoAway() async throws {
+        let relay = try await TestRelay.start()
+        await relay.server.service.announceShutdown()
+        let link = try await RelayLink.connect(host: "127.0.0.1", port: relay.port, trust: relay.trust)
+        _ = try await link.authenticate(.register, username: "carol", identity: TestIdentities.carol)
+        let told = Task {
+            for await event in link.events {
+                if case .goingAway = event { return true }
+            }
+            return false
+        }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(10))
+            told.cancel()
+        }
+        #expect(await told.value, "no GoingAway after logging in")
+        timeout.cancel()
+        await link.close()
+        await relay.stop()
     }
 }
