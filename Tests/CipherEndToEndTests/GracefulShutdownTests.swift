@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Stopping the relay gracefully", .timeLimit(.minutes(3)))
@@ -44,11 +45,10 @@ struct GracefulShutdownTests {
     func readinessWhileDraining() async throws {
         // A client that holds its connection open without logging in keeps the relay draining
         // for the whole grace period.
-        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "4"])
+        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "10"])
         let monitoring = try relay.requireMonitoring()
         let endpoint = try relay.requireEndpoint()
         let socket = try LingeringConnection(host: endpoint.host, port: endpoint.port)
-        defer { socket.close() }
         #expect(try await monitoring.get("/readyz").status == 200)
 
         guard let pid = relay.processIdentifier else { throw HarnessError("the relay is not running") }
@@ -65,34 +65,45 @@ struct GracefulShutdownTests {
         #expect(seen?.status == 503)
         #expect(seen?.body == "{\"status\":\"draining\"}\n")
         #expect(try await monitoring.get("/healthz").status == 200, "alive while draining")
+        // Once the last client hangs up, the relay ends without waiting out the grace period.
+        socket.close()
         let status = try await relay.stop(timeout: .seconds(15))
         #expect(status == 0)
     }
 }
 
 /// A plain TCP connection to the relay that sends nothing: the relay counts it open until it
-/// closes it.
+/// closes it. Closed when released, if not before.
 final class LingeringConnection: Sendable {
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32>
 
     init(host: String, port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw HarnessError("socket() failed") }
+        let opened = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard opened >= 0 else { throw HarnessError("socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(opened, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            Glibc.close(descriptor)
+            Glibc.close(opened)
             throw HarnessError("cannot connect to \(host):\(port)")
         }
+        descriptor = Mutex(opened)
+    }
+
+    deinit {
+        close()
     }
 
     func close() {
-        Glibc.close(descriptor)
+        descriptor.withLock { open in
+            guard open >= 0 else { return }
+            Glibc.close(open)
+            open = -1
+        }
     }
 }
 
