@@ -15,7 +15,13 @@ struct MonitoringTests {
         try await alice.send("counted", to: "bob")
         #expect(try await bob.receive().map(\.text) == ["counted"])
 
-        let scrape = try await monitoring.get("/metrics")
+        // The acknowledgement's deletion commits with the store's next batch, a moment after
+        // `recv` has exited: scrape until it shows (bounded).
+        var scrape = try await monitoring.get("/metrics")
+        for _ in 0..<50 where PrometheusSamples(scrape.body).value("cipherchat_queued_envelopes") != 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            scrape = try await monitoring.get("/metrics")
+        }
         #expect(scrape.status == 200)
         #expect(scrape.contentType.hasPrefix("text/plain; version=0.0.4"))
         let samples = PrometheusSamples(scrape.body)
