@@ -8,9 +8,9 @@ import Foundation
 /// inside an envelope.
 public actor RelayConnection {
     public nonisolated let outbound: AsyncStream<WireServerFrame>
-    private let continuation: AsyncStream<WireServerFrame>.Continuation
-    private let service: RelayService
-    private let address: String
+    let continuation: AsyncStream<WireServerFrame>.Continuation
+    let service: RelayService
+    let address: String
     private let nonce: [UInt8]
     private let challengeIssuedAt: UInt64
     private var username: String?
@@ -99,6 +99,15 @@ public actor RelayConnection {
                 try await refill(username: username)
             }
             return .keepOpen
+        case .roomChange(let change):
+            guard let username, let identity else { return notAuthenticated(requestID) }
+            return try await handleRoomChange(change, author: username, identity: identity, requestID: requestID)
+        case .roomSend(let roomSend):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleRoomSend(roomSend, sender: username, requestID: requestID)
+        case .fetchRoom(let fetch):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleFetchRoom(fetch, username: username, requestID: requestID)
         case .ping:
             var reply = WireServerFrame()
             reply.requestID = requestID
@@ -298,7 +307,7 @@ public actor RelayConnection {
     }
 
     /// Takes a token from the message bucket, or answers with the rate-limit error.
-    private func takeMessageToken(requestID: UInt64) -> Bool {
+    func takeMessageToken(requestID: UInt64) -> Bool {
         guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
         send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
@@ -403,7 +412,7 @@ public actor RelayConnection {
         return .keepOpen
     }
 
-    private func send(
+    func send(
         error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
     ) {
         continuation.yield(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
