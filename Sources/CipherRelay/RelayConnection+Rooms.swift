@@ -1,6 +1,7 @@
 import CipherCore
 import CipherWire
 import Foundation
+import Synchronization
 
 /// Rooms on the relay (PROTOCOL.md 13.4 and 13.5): the relay checks each membership statement
 /// as a client would, records it, and passes it on; it fans each room message out to the
@@ -86,7 +87,7 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.roomChangeAccepted = accepted
-        continuation.yield(frame)
+        sink.send(frame)
         return .keepOpen
     }
 
@@ -132,21 +133,21 @@ extension RelayConnection {
         }
         // As for a direct message: the acknowledgement waits for every copy's commit, off
         // this connection's path.
-        let continuation = self.continuation
+        let sink = self.sink
         let clientMessageID = roomSend.clientMessageID
-        Task {
-            var reply = WireServerFrame()
-            reply.requestID = requestID
-            do {
-                for ticket in tickets { try await ticket.durable() }
+        let completion = FanOutCompletion(copies: tickets.count) { stored in
+            if stored {
                 var accepted = WireSendAccepted()
                 accepted.clientMessageID = clientMessageID
+                var reply = WireServerFrame()
+                reply.requestID = requestID
                 reply.sendAccepted = accepted
-            } catch {
-                reply = .relayError(.internal, "the relay could not store the message", requestID: requestID)
+                sink.send(reply)
+            } else {
+                sink.send(.relayError(.internal, "the relay could not store the message", requestID: requestID))
             }
-            continuation.yield(reply)
         }
+        for ticket in tickets { ticket.whenDurable { completion.copyDone($0) } }
         return .keepOpen
     }
 
@@ -191,7 +192,29 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.roomState = state
-        continuation.yield(frame)
+        sink.send(frame)
         return .keepOpen
+    }
+}
+
+/// Calls `finish` once every copy of a fanned-out message is durable (true) or one failed
+/// (false): the sender is answered once, after the last commit, with no task per message.
+final class FanOutCompletion: Sendable {
+    private let state: Mutex<(remaining: Int, failed: Bool)>
+    private let finish: @Sendable (Bool) -> Void
+
+    init(copies: Int, finish: @escaping @Sendable (Bool) -> Void) {
+        state = Mutex((copies, false))
+        self.finish = finish
+        if copies == 0 { finish(true) }
+    }
+
+    func copyDone(_ outcome: Result<Void, any Error>) {
+        let stored: Bool? = state.withLock { state in
+            if case .failure = outcome { state.failed = true }
+            state.remaining -= 1
+            return state.remaining == 0 ? !state.failed : nil
+        }
+        if let stored { finish(stored) }
     }
 }

@@ -15,7 +15,9 @@ public final class RelayServer: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let limiter: ConnectionLimiter
-    private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never>
+    /// Each connection's task runs on its channel's event loop (see `EventLoopTaskExecutor`).
+    private let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
+    private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, Never>, Never>
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
 
@@ -36,6 +38,7 @@ public final class RelayServer: Sendable {
             clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash
         )
         limiter = ConnectionLimiter(configuration: configuration.relay)
+        taskExecutors = EventLoopTaskExecutor.perLoop(of: group)
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
         serverChannel = try await ServerBootstrap(group: group)
@@ -49,7 +52,7 @@ public final class RelayServer: Sendable {
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: relay.maxFrameSize))
                     try pipeline.addHandler(FrameEncoder())
-                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<InboundFrame, Never>(wrappingChannelSynchronously: channel)
                 }
             }
         localAddress = serverChannel.channel.localAddress!
@@ -66,7 +69,8 @@ public final class RelayServer: Sendable {
             group.addTask { try await self.sweepExpiredEnvelopes() }
             try await serverChannel.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
+                    let executor = taskExecutors[ObjectIdentifier(connection.channel.eventLoop)]
+                    group.addTask(executorPreference: executor) { await self.serve(connection) }
                 }
             }
             group.cancelAll()
@@ -92,7 +96,7 @@ public final class RelayServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
+    private func serve(_ connection: NIOAsyncChannel<InboundFrame, Never>) async {
         let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
         let admission = limiter.admit(address: address)
         if case .refused(let limit) = admission {
@@ -101,52 +105,44 @@ public final class RelayServer: Sendable {
             return
         }
         defer { limiter.release(address: address) }
-        let relayConnection = service.connect(address: address)
+        let channel = connection.channel
+        let relayConnection = service.connect(
+            address: address, sink: ChannelFrameSink(channel: channel), executor: channel.eventLoop.executor
+        )
         let authenticationTimeout = configuration.relay.authenticationTimeoutSeconds
-        let timer = Task {
-            try await Task.sleep(for: .seconds(Int64(authenticationTimeout)))
-            if await relayConnection.authenticatedUsername == nil { connection.channel.close(promise: nil) }
+        // A scheduled task on the loop rather than a sleeping Swift task: it costs less memory
+        // on a relay holding thousands of connections, and is cancelled once the client is in.
+        let timer = channel.eventLoop.scheduleTask(in: .seconds(Int64(authenticationTimeout))) {
+            Task { if await relayConnection.authenticatedUsername == nil { channel.close(promise: nil) } }
         }
-        defer { timer.cancel() }
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask {
-                        for await frame in relayConnection.outbound {
-                            try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
-                        }
-                    }
-                    var timerRunning = true
-                    for try await frame in inbound {
-                        switch frame {
-                        case .frame(let buffer):
-                            if await relayConnection.receive(Array(buffer.readableBytesView)) == .close {
-                                await relayConnection.close()
-                            }
-                        case .tooLarge:
-                            await relayConnection.frameTooLarge()
+            try await connection.executeThenClose { inbound in
+                var timerRunning = true
+                for try await frame in inbound {
+                    switch frame {
+                    case .frame(let buffer):
+                        if await relayConnection.receive(Array(buffer.readableBytesView)) == .close {
                             await relayConnection.close()
                         }
-                        if await relayConnection.isClosed { break }
-                        // The login timer has done its job once the client is in: a task
-                        // sleeping per connection costs memory on a relay holding thousands.
-                        if timerRunning, await relayConnection.authenticatedUsername != nil {
-                            timer.cancel()
-                            timerRunning = false
-                        }
+                    case .tooLarge:
+                        await relayConnection.frameTooLarge()
+                        await relayConnection.close()
                     }
-                    // Closing finishes the outbound stream: the writer drains it, then ends.
-                    await relayConnection.close()
-                    try await tasks.waitForAll()
+                    if await relayConnection.isClosed { break }
+                    if timerRunning, await relayConnection.authenticatedUsername != nil {
+                        timer.cancel()
+                        timerRunning = false
+                    }
                 }
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
+        timer.cancel()
         await relayConnection.close()
     }
 
-    private func refuse(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>, limit: String) async {
+    private func refuse(_ connection: NIOAsyncChannel<InboundFrame, Never>, limit: String) async {
         let frame = WireServerFrame.relayError(
             .tooManyConnections, "the relay has too many connections", retryAfterMilliseconds: 5000, limit: limit
         )
@@ -157,15 +153,12 @@ public final class RelayServer: Sendable {
             if (try? await connection.channel.nioSSL_tlsVersion().get()) != nil { break }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        try? await connection.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
+        let channel = connection.channel
+        try? await connection.executeThenClose { inbound in
+            try await channel.writeAndFlush(ByteBuffer(bytes: frame.encodedBytes))
             // Give the client a moment to read it and hang up first: closing at once, with the
             // client's last TLS records unread, can reset the connection and lose the frame.
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(500))
-            let timer = Task {
-                try await Task.sleep(until: deadline)
-                connection.channel.close(promise: nil)
-            }
+            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
             for try await _ in inbound {}
             timer.cancel()
         }
