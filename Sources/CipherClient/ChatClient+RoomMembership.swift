@@ -28,6 +28,10 @@ extension ChatClient {
     /// a warning: nothing after it can follow), then carries out what they changed. Returns the
     /// changes as history records.
     func absorb(_ incoming: [RoomStatement], room: String) async throws -> [ChatRecord] {
+        try await withRoomLock { try await absorbHoldingLock(incoming, room: room) }
+    }
+
+    private func absorbHoldingLock(_ incoming: [RoomStatement], room: String) async throws -> [ChatRecord] {
         let before = try roomMembership(room)
         var current = before
         var applied: [RoomStatement] = []

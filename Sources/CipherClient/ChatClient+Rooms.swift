@@ -82,19 +82,23 @@ extension ChatClient {
         // Catch up first: a removal not yet applied would leave the removed member able to
         // read this message under the old chain.
         try await syncRoom(room)
-        guard let membership = try roomMembership(room), membership.member(username) != nil,
-              var chain = try ownSenderChain(room) else {
-            throw RoomError.notMember(room)
+        // Under the room lock: a change being applied meanwhile may be replacing the chain.
+        let entry = try await withRoomLock {
+            guard let membership = try roomMembership(room), membership.member(username) != nil,
+                  var chain = try ownSenderChain(room) else {
+                throw RoomError.notMember(room)
+            }
+            let groupMessage = try chain.encrypt(payload)
+            let entry = OutboxEntry(
+                clientMessageID: random.bytes(16), recipient: room, envelope: groupMessage, createdAt: Int64(Self.nowMilliseconds)
+            )
+            var changes = StoreChanges()
+            changes.put("room-chain", room, chain.serializedState())
+            changes.outboxAdds.append(entry)
+            if let record { changes.history.append((record.id, try record.jsonBytes())) }
+            try store.commit(changes)
+            return entry
         }
-        let groupMessage = try chain.encrypt(payload)
-        let entry = OutboxEntry(
-            clientMessageID: random.bytes(16), recipient: room, envelope: groupMessage, createdAt: Int64(Self.nowMilliseconds)
-        )
-        var changes = StoreChanges()
-        changes.put("room-chain", room, chain.serializedState())
-        changes.outboxAdds.append(entry)
-        if let record { changes.history.append((record.id, try record.jsonBytes())) }
-        try store.commit(changes)
         try await deliver(entry)
     }
 

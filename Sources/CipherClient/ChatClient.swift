@@ -28,6 +28,8 @@ public actor ChatClient {
     var verifiedIdentities: [String: PublicIdentity] = [:]
     /// Whether this client takes deliveries; one that only sends leaves them with the relay.
     var receiving = true
+    /// Room state changes one at a time (ChatClient+RoomLock.swift).
+    let roomLock = RoomLock()
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100

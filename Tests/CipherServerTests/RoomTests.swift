@@ -212,4 +212,52 @@ struct RoomTests {
         for client in clients.values { await client.stop() }
         await party.stop()
     }
+
+    @Test("hostile room deliveries from the relay are refused with a warning, and the room goes on")
+    func hostileRoomDeliveries() async throws {
+        let party = try await Party.start(["alice", "bob"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.member == "bob" } })
+        await party["bob"].stop()
+
+        let random = SeededRandomSource(seed: "hostile room deliveries")
+        var otherRoom = WireRoomEnvelope()
+        otherRoom.room = "#other"
+        otherRoom.groupMessage = Data(random.bytes(100))
+        var garbageMessage = WireRoomEnvelope()
+        garbageMessage.room = "#team"
+        garbageMessage.groupMessage = Data(random.bytes(300))
+        var empty = WireRoomEnvelope()
+        empty.room = "#team"
+        let statement = try await party["alice"].members(of: "#team")
+        var tooLong = WireRoomEnvelope()
+        tooLong.room = "#team"
+        tooLong.chain = RoomChain.wire(Array(repeating: try RoomStatement.sign(
+            room: "#team", epoch: statement.epoch + 1, previousHash: statement.headHash, action: .leave,
+            author: "alice", identity: party["alice"].identity
+        ), count: RoomChain.maxStatements + 1))
+        let hostile: [(String, [UInt8])] = [
+            ("#team", random.bytes(64)), ("#team", otherRoom.encodedBytes), ("#team", garbageMessage.encodedBytes),
+            ("#team", empty.encodedBytes), ("#team", tooLong.encodedBytes), ("#Bad!", garbageMessage.encodedBytes),
+        ]
+        for (index, (sender, envelope)) in hostile.enumerated() {
+            let ticket = try await party.relay.store.enqueue(
+                NewEnvelope(sender: sender, recipient: "bob", clientMessageID: [UInt8](repeating: UInt8(index + 1), count: 16),
+                            acceptedAtMilliseconds: 1, envelope: envelope),
+                quota: 100
+            )
+            try await ticket.durable()
+        }
+        try await party["alice"].sendToRoom("#team", text: "still fine")
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        #expect(await events.wait { await $0.messages.contains { $0.text == "still fine" } })
+        #expect(await events.warnings.count >= hostile.count)
+        #expect(try await bob.members(of: "#team").usernames == ["alice", "bob"])
+        await bob.stop()
+        await party.stop()
+    }
 }
