@@ -31,7 +31,7 @@ extension ChatClient {
         try await withRoomLock { try await absorbHoldingLock(incoming, room: room) }
     }
 
-    private func absorbHoldingLock(_ incoming: [RoomStatement], room: String) async throws -> [ChatRecord] {
+    func absorbHoldingLock(_ incoming: [RoomStatement], room: String) async throws -> [ChatRecord] {
         let before = try roomMembership(room)
         var current = before
         var applied: [RoomStatement] = []

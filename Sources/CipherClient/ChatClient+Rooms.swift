@@ -182,18 +182,21 @@ extension ChatClient {
     private func submit(_ statement: RoomStatement) async throws {
         var change = WireRoomChange()
         change.statement = statement.wire
-        let reply: WireServerFrame
-        do {
-            reply = try await requestOnCurrentLink(.roomChange(change))
-        } catch let error as RelayError where error.code == .membershipConflict {
-            throw error
-        } catch let error as RelayError where error.code == .unknownUser {
-            throw ClientError.relay(error)
-        } catch let error as RelayError where error != .connectionClosed {
-            throw ClientError.relay(error)
+        // Under the room lock from the request to the change applied: deliveries that follow
+        // from it (a new member's key) wait until this client knows of it.
+        let records = try await withRoomLock {
+            let reply: WireServerFrame
+            do {
+                reply = try await requestOnCurrentLink(.roomChange(change))
+            } catch let error as RelayError where error.code == .membershipConflict {
+                throw error
+            } catch let error as RelayError where error != .connectionClosed {
+                throw ClientError.relay(error)
+            }
+            guard case .roomChangeAccepted = reply.body else { throw RelayError.unexpectedReply }
+            return try await absorbHoldingLock([statement], room: statement.room)
         }
-        guard case .roomChangeAccepted = reply.body else { throw RelayError.unexpectedReply }
-        for record in try await absorb([statement], room: statement.room) {
+        for record in records {
             eventSink.yield(.message(record))
         }
     }

@@ -28,6 +28,10 @@ public actor ChatClient {
     var verifiedIdentities: [String: PublicIdentity] = [:]
     /// Whether this client takes deliveries; one that only sends leaves them with the relay.
     var receiving = true
+    /// Deliveries stored but not yet acknowledged: they are acknowledged together once a
+    /// disk sync has made them durable (see `ChatClient+Receiving.swift`).
+    var pendingAcknowledgements: [UInt64] = []
+    var acknowledgementLink: RelayLink?
     /// Room state changes one at a time (ChatClient+RoomLock.swift).
     let roomLock = RoomLock()
 
@@ -133,6 +137,7 @@ public actor ChatClient {
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
+        await acknowledgeStored()
         await link?.close()
         link = nil
         for waiter in linkWaiters { waiter.resume(throwing: CancellationError()) }

@@ -8,9 +8,7 @@ import Synchronization
 /// members it has recorded, one queued envelope per member. It reads no message: a group
 /// message is as opaque to it as a session envelope.
 extension RelayConnection {
-    func handleRoomChange(
-        _ change: WireRoomChange, author: String, identity: PublicIdentity, requestID: UInt64
-    ) async throws -> Disposition {
+    func handleRoomChange(_ change: WireRoomChange, author: String, requestID: UInt64) async throws -> Disposition {
         guard takeMessageToken(requestID: requestID) else { return .keepOpen }
         let statement: RoomStatement
         do {
@@ -19,7 +17,9 @@ extension RelayConnection {
             send(error: .membershipRefused, "the membership statement is malformed or its signature does not verify", requestID: requestID)
             return .keepOpen
         }
-        guard statement.author == author, statement.authorIdentity == identity else {
+        // The account's identity is looked up, not kept per connection (see `handle`).
+        guard statement.author == author, let account = try await service.store.account(named: author),
+              let identity = try? PublicIdentity(serialized: account.identity), statement.authorIdentity == identity else {
             send(error: .membershipRefused, "a membership statement must be made by the account that sends it", requestID: requestID)
             return .keepOpen
         }

@@ -10,16 +10,19 @@ public actor RelayConnection {
     let sink: any RelayFrameSink
     let service: RelayService
     let address: String
-    private let nonce: [UInt8]
+    /// The login challenge; emptied once the client is in.
+    private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
     private var username: String?
-    private var identity: PublicIdentity?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    /// Set while `deliverQueued` reads the stored queue: ids acknowledged meanwhile, which the
+    /// read may still return but must not be sent again.
+    private var acknowledgedWhileReadingQueue: Set<UInt64>?
     private nonisolated let executor: any SerialExecutor
 
     /// The actor runs on the executor the adapter gives it: the relay gives the event loop of
@@ -88,7 +91,14 @@ public actor RelayConnection {
         case .login(let login):
             return try await handleLogin(login, requestID: requestID)
         case .publishPrekeys(let publish):
-            guard let username, let identity else { return notAuthenticated(requestID) }
+            guard let username else { return notAuthenticated(requestID) }
+            // The identity is looked up again rather than kept: parsed RSA keys held by every
+            // idle connection cost more memory than a rare publication costs time.
+            guard let account = try await service.store.account(named: username),
+                  let identity = try? PublicIdentity(serialized: account.identity) else {
+                send(error: .internal, "the relay could not complete the request", requestID: requestID)
+                return .close
+            }
             return try await handlePublish(publish, username: username, identity: identity, requestID: requestID)
         case .fetchBundle(let fetch):
             guard username != nil else { return notAuthenticated(requestID) }
@@ -101,13 +111,14 @@ public actor RelayConnection {
             // The deletion commits with the next batch; nothing here waits for the disk.
             try service.store.acknowledgeWithoutWaiting(recipient: username, deliveryIDs: acknowledge.deliveryIds)
             for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
+            acknowledgedWhileReadingQueue?.formUnion(acknowledge.deliveryIds)
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
             }
             return .keepOpen
         case .roomChange(let change):
-            guard let username, let identity else { return notAuthenticated(requestID) }
-            return try await handleRoomChange(change, author: username, identity: identity, requestID: requestID)
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleRoomChange(change, author: username, requestID: requestID)
         case .roomSend(let roomSend):
             guard let username else { return notAuthenticated(requestID) }
             return try await handleRoomSend(roomSend, sender: username, requestID: requestID)
@@ -163,7 +174,7 @@ public actor RelayConnection {
             }
             service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: register.username))
         }
-        try await authenticated(as: register.username, identity: identity, requestID: requestID)
+        try await authenticated(as: register.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -185,7 +196,7 @@ public actor RelayConnection {
             return .close
         }
         service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: login.username))
-        try await authenticated(as: login.username, identity: identity, requestID: requestID)
+        try await authenticated(as: login.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -194,9 +205,9 @@ public actor RelayConnection {
         return now >= challengeIssuedAt && now - challengeIssuedAt <= service.configuration.challengeLifetimeSeconds * 1000
     }
 
-    private func authenticated(as name: String, identity: PublicIdentity, requestID: UInt64) async throws {
+    private func authenticated(as name: String, requestID: UInt64) async throws {
         username = name
-        self.identity = identity
+        nonce = []
         guard !closed else { return }
         var welcome = WireWelcome()
         welcome.username = name
@@ -246,6 +257,35 @@ public actor RelayConnection {
             return
         }
         deliver(envelope)
+    }
+
+    /// Another instance queued envelopes for this user (several instances on one store): sends
+    /// those the stored queue holds that this connection has not sent, in delivery-id order
+    /// with any pushed meanwhile. Skipped while a refill reads (a poll comes back later) or
+    /// while pushes wait for the client to catch up (its acknowledgements refill), and, after a
+    /// poll, when every queued envelope is already in flight here.
+    func deliverQueued(queuedCount: Int?) async {
+        guard let username, !closed, deferredPushes == nil, !pushesPaused else { return }
+        if let queuedCount, queuedCount <= unacknowledged.count { return }
+        deferredPushes = []
+        acknowledgedWhileReadingQueue = []
+        let limit = service.configuration.maxUnacknowledgedDeliveries
+        let queued = (try? await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)) ?? []
+        let acknowledged = acknowledgedWhileReadingQueue ?? []
+        acknowledgedWhileReadingQueue = nil
+        let deferred = deferredPushes ?? []
+        deferredPushes = nil
+        var sent = Set<UInt64>()
+        for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
+        where !unacknowledged.contains(envelope.deliveryID) && !acknowledged.contains(envelope.deliveryID)
+            && sent.insert(envelope.deliveryID).inserted {
+            guard !closed else { return }
+            guard unacknowledged.count < limit else {
+                pushesPaused = true
+                return
+            }
+            deliver(envelope)
+        }
     }
 
     private func deliver(_ envelope: QueuedEnvelope) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CipherPostgres
 import CipherRelay
 import CipherServer
 import CipherSQLite
@@ -25,6 +26,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Data directory: the SQLite store, the certificate, the security log.")
     var data = "cipherchat-data"
+
+    @Option(help: ArgumentHelp(
+        "Store on PostgreSQL instead of SQLite (default: $CIPHERCHAT_POSTGRES_URL): several instances on one database form one service.",
+        valueName: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]"
+    ))
+    var postgres: String?
 
     @Option(help: "TLS certificate chain (PEM), with --tls-key.")
     var tlsCert: String?
@@ -79,7 +86,14 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.relay.queueQuota = queueQuota
             configuration.relay.queueTTLSeconds = UInt64(queueTtlDays) * 86_400
 
-            let store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+            let store: any RelayStore
+            if let url = postgres ?? ProcessInfo.processInfo.environment["CIPHERCHAT_POSTGRES_URL"] {
+                let location = try PostgresLocation(url: url)
+                logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
+                store = try await PostgresRelayStore.connect(to: location, logger: logger)
+            } else {
+                store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+            }
             let server = try await RelayServer(
                 configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger
             )
