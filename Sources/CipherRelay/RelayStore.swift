@@ -194,6 +194,6 @@ public protocol RoomStore: Sendable {
 }
 
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, RoomStore {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics, RoomStore {
     func close() async throws
 }

@@ -117,6 +117,7 @@ private struct WakeupsLost: RelayStore, SharedQueueSignals {
     }
     func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int { try await store.expire(acceptedBefore: cutoffMilliseconds) }
     func queuedCount(for recipient: String) async throws -> Int { try await store.queuedCount(for: recipient) }
+    func totalQueuedEnvelopes() async throws -> Int { try await store.totalQueuedEnvelopes() }
     func appendRoomStatement(room: String, epoch: UInt64, statement: [UInt8], members: [String]) async throws -> RoomAppendResult {
         try await store.appendRoomStatement(room: room, epoch: epoch, statement: statement, members: members)
     }
