@@ -104,6 +104,7 @@ extension ChatClient {
         var changes = StoreChanges()
         changes.put("contact", username, try known.encoded())
         changes.delete("session", username)
+        changes.delete(SessionSlot.previous.kind, username)
         try store.commit(changes)
         for (name, value) in try store.items("held") {
             let held = try HeldDelivery.fromJSON(value)

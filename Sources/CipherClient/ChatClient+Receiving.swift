@@ -42,6 +42,10 @@ extension ChatClient {
     /// be acknowledged.
     @discardableResult
     func process(_ delivery: WireDelivery) async -> Bool {
+        if delivery.sender.first == RoomName.prefix { return await processRoomDelivery(delivery) }
+        // A pairwise message may carry a room key: it waits for a room change under way.
+        await roomLock.acquire()
+        defer { roomLock.release() }
         let sender = delivery.sender
         do {
             try store.forgetItemsIfChangedElsewhere()
@@ -74,6 +78,7 @@ extension ChatClient {
         let envelope = try SessionEnvelope(serialized: delivery.envelope)
         var session: Session
         let payload: Payload
+        var sessionSlot = SessionSlot.current
         var known = try contact(sender)
         switch envelope {
         case .prekey(let prekey):
@@ -85,11 +90,14 @@ extension ChatClient {
                 try store.commit(hold)
                 throw error
             }
-            if let state = try store.item("session", sender), let existing = try? Session(serializedState: state),
-               existing.baseKey == prekey.ephemeralKey {
+            if let (slot, existing) = try storedSession(with: sender, baseKey: prekey.ephemeralKey) {
                 session = existing
+                sessionSlot = slot
                 payload = try session.decrypt(envelope, random: random)
             } else {
+                // The session this one replaces is kept: both sides may have started one at
+                // once, and the other side may go on using the one it started.
+                if let replaced = try store.item(SessionSlot.current.kind, sender) { changes.put(SessionSlot.previous.kind, sender, replaced) }
                 guard let signed = try signedPrekey(id: prekey.recipientSignedPrekeyID),
                       let postQuantum = try postQuantumPrekey(id: prekey.recipientPostQuantumPrekeyID) else {
                     throw HandshakeError.prekeyMismatch
@@ -107,14 +115,10 @@ extension ChatClient {
                 )
             }
         case .ratchet:
-            guard let known, known.pendingIdentity == nil, let state = try store.item("session", sender) else {
-                throw DecryptionError.cannotDecrypt
-            }
-            session = try Session(serializedState: state)
-            guard session.remoteFingerprint == (try pinnedIdentity(of: known).fingerprint) else { throw DecryptionError.cannotDecrypt }
-            payload = try session.decrypt(envelope, random: random)
+            guard let known, known.pendingIdentity == nil else { throw DecryptionError.cannotDecrypt }
+            (sessionSlot, session, payload) = try decryptRatchet(envelope, from: sender, pinned: try pinnedIdentity(of: known).fingerprint)
         }
-        changes.put("session", sender, session.serializedState())
+        changes.put(sessionSlot.kind, sender, session.serializedState())
 
         var replay = try window("replay", sender)
         guard replay.insert(payload.messageID) else {
@@ -122,6 +126,13 @@ extension ChatClient {
             return nil
         }
         changes.put("replay", sender, replay.serialized())
+        if payload.kind == .groupKeyDistribution {
+            // A room's sender key: kept with the rest of this commit, never shown as a message.
+            let refusal = try acceptDistribution(payload, from: sender, fingerprint: session.remoteFingerprint, into: &changes)
+            try store.commit(changes)
+            if let refusal { eventSink.yield(.warning(refusal)) }
+            return nil
+        }
         let record = ChatRecord(
             id: Hex.encode(payload.messageID), from: sender, to: username, sentAtMilliseconds: payload.sentAtMilliseconds,
             receivedAtMilliseconds: Self.nowMilliseconds, kind: payload.kind == .text ? "text" : "other",

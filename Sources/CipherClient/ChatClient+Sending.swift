@@ -30,7 +30,7 @@ extension ChatClient {
     }
 
     /// The session to send on, started from a fetched bundle when there is none.
-    private func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
+    func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
         if let known = try contact(recipient), known.pendingIdentity == nil,
            let state = try store.item("session", recipient) {
             try checkPolicy(known)
@@ -55,6 +55,7 @@ extension ChatClient {
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
     /// removes it from the outbox and is thrown.
     func deliver(_ entry: OutboxEntry) async throws {
+        if entry.recipient.first == RoomName.prefix { return try await deliverToRoom(entry) }
         var send = WireSendEnvelope()
         send.recipient = entry.recipient
         send.clientMessageID = Data(entry.clientMessageID)

@@ -32,6 +32,8 @@ public actor ChatClient {
     /// disk sync has made them durable (see `ChatClient+Receiving.swift`).
     var pendingAcknowledgements: [UInt64] = []
     var acknowledgementLink: RelayLink?
+    /// Room state changes one at a time (ChatClient+RoomLock.swift).
+    let roomLock = RoomLock()
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100

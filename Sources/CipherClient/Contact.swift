@@ -41,6 +41,21 @@ public struct ChatRecord: Codable, Sendable, Hashable {
     public let kind: String
     public let text: String
     public let verified: Bool
+    /// The room, for a message to a room or a membership change (kind `membership`).
+    public var room: String? = nil
+    /// For kind `membership`: what changed.
+    public var membership: MembershipChange? = nil
+}
+
+/// A change to a room's membership, as shown and kept in the history.
+public struct MembershipChange: Codable, Sendable, Hashable {
+    /// `create`, `invite`, `remove`, `leave` or `grant-admin`.
+    public let action: String
+    /// Who made the change.
+    public let by: String
+    /// Whom it is about (the author for `create` and `leave`).
+    public let member: String
+    public let epoch: UInt64
 }
 
 /// What a running client reports.

@@ -74,7 +74,51 @@ enum PostgresSchema {
             commitBatchFunction,
             expireFunction,
         ]),
+        Migration(version: 2, name: "rooms", statements: [
+            // A room exists once it has a statement; its epoch is the highest one stored.
+            """
+            CREATE TABLE room_statements (
+                room text NOT NULL,
+                epoch bigint NOT NULL,
+                statement bytea NOT NULL,
+                PRIMARY KEY (room, epoch)
+            )
+            """,
+            """
+            CREATE TABLE room_members (
+                room text NOT NULL,
+                username text NOT NULL,
+                PRIMARY KEY (room, username)
+            )
+            """,
+            "CREATE INDEX room_members_by_username ON room_members (username, room)",
+            appendRoomStatementFunction,
+        ]),
     ]
+
+    /// Appends a room's statement at `the_epoch` and replaces its members, in one transaction,
+    /// only if the room's last epoch is `the_epoch - 1`; returns -1 when appended, else the
+    /// room's epoch. A transaction-level advisory lock on the room's name serializes changes to
+    /// one room across instances.
+    static let appendRoomStatementFunction = """
+        CREATE FUNCTION cipherchat_append_room_statement(
+            the_room text, the_epoch bigint, the_statement bytea, the_members text[]
+        ) RETURNS bigint LANGUAGE plpgsql AS $$
+        DECLARE
+            current bigint;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(hashtext('cipherchat-room ' || the_room));
+            SELECT coalesce(max(epoch), 0) INTO current FROM room_statements WHERE room = the_room;
+            IF current <> the_epoch - 1 THEN
+                RETURN current;
+            END IF;
+            INSERT INTO room_statements (room, epoch, statement) VALUES (the_room, the_epoch, the_statement);
+            DELETE FROM room_members WHERE room = the_room;
+            INSERT INTO room_members (room, username) SELECT DISTINCT the_room, m FROM unnest(the_members) AS m;
+            RETURN -1;
+        END
+        $$
+        """
 
     /// One batch of the group commit: deletes the acknowledged envelopes, then stores the new
     /// ones, in order, and reports per envelope: 0 stored (with its delivery id), 1 duplicate

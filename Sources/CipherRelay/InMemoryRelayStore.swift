@@ -8,6 +8,8 @@ public actor InMemoryRelayStore: RelayStore {
     private var oneTimePrekeys: [String: [(id: UInt32, encoded: [UInt8])]] = [:]
     private var queues: [String: [QueuedEnvelope]] = [:]
     private var nextDeliveryID: UInt64 = 1
+    private var roomStatementLog: [String: [[UInt8]]] = [:]
+    private var roomMemberLists: [String: [String]] = [:]
 
     public init() {}
 
@@ -83,6 +85,22 @@ public actor InMemoryRelayStore: RelayStore {
     }
 
     public func queuedCount(for recipient: String) -> Int { queues[recipient]?.count ?? 0 }
+
+    public func appendRoomStatement(room: String, epoch: UInt64, statement: [UInt8], members: [String]) -> RoomAppendResult {
+        let current = UInt64(roomStatementLog[room]?.count ?? 0)
+        guard epoch == current + 1 else { return .conflict(currentEpoch: current) }
+        roomStatementLog[room, default: []].append(statement)
+        roomMemberLists[room] = Array(Set(members)).sorted()
+        return .appended
+    }
+
+    public func roomStatements(room: String) -> [[UInt8]] { roomStatementLog[room] ?? [] }
+
+    public func roomMembers(room: String) -> [String] { roomMemberLists[room] ?? [] }
+
+    public func rooms(of username: String) -> [String] {
+        roomMemberLists.filter { $0.value.contains(username) }.keys.sorted()
+    }
 
     public func close() {}
 }

@@ -7,9 +7,9 @@ import Foundation
 /// bytes in and puts frames on its `RelayFrameSink`; the network adapter carries them. It never looks
 /// inside an envelope.
 public actor RelayConnection {
-    private let sink: any RelayFrameSink
-    private let service: RelayService
-    private let address: String
+    let sink: any RelayFrameSink
+    let service: RelayService
+    let address: String
     /// The login challenge; emptied once the client is in.
     private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
@@ -121,6 +121,15 @@ public actor RelayConnection {
                 try await refill(username: username)
             }
             return .keepOpen
+        case .roomChange(let change):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleRoomChange(change, author: username, requestID: requestID)
+        case .roomSend(let roomSend):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleRoomSend(roomSend, sender: username, requestID: requestID)
+        case .fetchRoom(let fetch):
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleFetchRoom(fetch, username: username, requestID: requestID)
         case .ping:
             var reply = WireServerFrame()
             reply.requestID = requestID
@@ -367,7 +376,7 @@ public actor RelayConnection {
     }
 
     /// Takes a token from the message bucket, or answers with the rate-limit error.
-    private func takeMessageToken(requestID: UInt64) -> Bool {
+    func takeMessageToken(requestID: UInt64) -> Bool {
         guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
         service.observer.limitHit(.messageRate)
@@ -473,7 +482,7 @@ public actor RelayConnection {
         return .keepOpen
     }
 
-    private func send(
+    func send(
         error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
     ) {
         sink.send(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))

@@ -171,7 +171,29 @@ extension QueueStore {
     }
 }
 
+public enum RoomAppendResult: Sendable, Hashable {
+    case appended
+    /// The room's last statement is not at `epoch - 1`: another change came first.
+    case conflict(currentEpoch: UInt64)
+}
+
+/// Rooms as the relay believes them (PROTOCOL.md 13.4): each room's membership statements, in
+/// epoch order, and the members they leave, which the relay fans room messages out to. The
+/// statements are public and signed; clients check them and do not take the relay's word.
+public protocol RoomStore: Sendable {
+    /// Records `statement` as the room's statement at `epoch` and replaces the room's member
+    /// list with `members`, atomically, only if the room's last statement is at `epoch - 1`
+    /// (a room with no statement is at 0): two concurrent changes cannot both be appended.
+    func appendRoomStatement(room: String, epoch: UInt64, statement: [UInt8], members: [String]) async throws -> RoomAppendResult
+    /// The room's statements in epoch order; empty for a room that does not exist.
+    func roomStatements(room: String) async throws -> [[UInt8]]
+    /// The room's members as last recorded, sorted; empty for a room that does not exist.
+    func roomMembers(room: String) async throws -> [String]
+    /// The rooms `username` is a member of, sorted.
+    func rooms(of username: String) async throws -> [String]
+}
+
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics, RoomStore {
     func close() async throws
 }

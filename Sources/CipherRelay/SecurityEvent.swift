@@ -10,6 +10,7 @@ public struct SecurityEvent: Sendable, Hashable {
         case limitHit = "limit_hit"
         case malformedFrame = "malformed_frame"
         case connectionRefused = "connection_refused"
+        case membershipRefused = "membership_refused"
     }
 
     public let kind: Kind

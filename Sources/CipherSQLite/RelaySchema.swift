@@ -5,6 +5,7 @@ import GRDB
 /// file records in GRDB's `grdb_migrations` table exactly which steps it went through.
 enum RelaySchema {
     static let initialMigration = "v1-accounts-prekeys-queue"
+    static let roomsMigration = "v2-rooms"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -42,6 +43,23 @@ enum RelaySchema {
                 -- expire() deletes by age inside a write transaction, which holds up group
                 -- commit; without this index it would scan the whole queue.
                 CREATE INDEX queue_by_accepted_at ON queue (accepted_at);
+                """)
+        }
+        migrator.registerMigration(roomsMigration) { db in
+            try db.execute(sql: """
+                -- A room exists once it has a statement; its epoch is the highest one stored.
+                CREATE TABLE room_statements (
+                    room TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    statement BLOB NOT NULL,
+                    PRIMARY KEY (room, epoch)
+                ) WITHOUT ROWID;
+                CREATE TABLE room_members (
+                    room TEXT NOT NULL,
+                    username TEXT NOT NULL,
+                    PRIMARY KEY (room, username)
+                ) WITHOUT ROWID;
+                CREATE INDEX room_members_by_username ON room_members (username, room);
                 """)
         }
         return migrator

@@ -118,5 +118,11 @@ private struct WakeupsLost: RelayStore, SharedQueueSignals {
     func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int { try await store.expire(acceptedBefore: cutoffMilliseconds) }
     func queuedCount(for recipient: String) async throws -> Int { try await store.queuedCount(for: recipient) }
     func totalQueuedEnvelopes() async throws -> Int { try await store.totalQueuedEnvelopes() }
+    func appendRoomStatement(room: String, epoch: UInt64, statement: [UInt8], members: [String]) async throws -> RoomAppendResult {
+        try await store.appendRoomStatement(room: room, epoch: epoch, statement: statement, members: members)
+    }
+    func roomStatements(room: String) async throws -> [[UInt8]] { try await store.roomStatements(room: room) }
+    func roomMembers(room: String) async throws -> [String] { try await store.roomMembers(room: room) }
+    func rooms(of username: String) async throws -> [String] { try await store.rooms(of: username) }
     func close() async throws { try await store.close() }
 }

@@ -95,6 +95,31 @@ public nonisolated struct WireClientFrame: Sendable {
     set {body = .ping(newValue)}
   }
 
+  /// Rooms (PROTOCOL.md 13): tags 20 to 39.
+  public var roomChange: WireRoomChange {
+    get {
+      if case .roomChange(let v)? = body {return v}
+      return WireRoomChange()
+    }
+    set {body = .roomChange(newValue)}
+  }
+
+  public var roomSend: WireRoomSend {
+    get {
+      if case .roomSend(let v)? = body {return v}
+      return WireRoomSend()
+    }
+    set {body = .roomSend(newValue)}
+  }
+
+  public var fetchRoom: WireFetchRoom {
+    get {
+      if case .fetchRoom(let v)? = body {return v}
+      return WireFetchRoom()
+    }
+    set {body = .fetchRoom(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -105,6 +130,10 @@ public nonisolated struct WireClientFrame: Sendable {
     case send(WireSendEnvelope)
     case acknowledge(WireAcknowledge)
     case ping(WirePing)
+    /// Rooms (PROTOCOL.md 13): tags 20 to 39.
+    case roomChange(WireRoomChange)
+    case roomSend(WireRoomSend)
+    case fetchRoom(WireFetchRoom)
 
   }
 
@@ -328,6 +357,23 @@ public nonisolated struct WireServerFrame: Sendable {
     set {body = .done(newValue)}
   }
 
+  /// Rooms (PROTOCOL.md 13): tags 20 to 39.
+  public var roomChangeAccepted: WireRoomChangeAccepted {
+    get {
+      if case .roomChangeAccepted(let v)? = body {return v}
+      return WireRoomChangeAccepted()
+    }
+    set {body = .roomChangeAccepted(newValue)}
+  }
+
+  public var roomState: WireRoomState {
+    get {
+      if case .roomState(let v)? = body {return v}
+      return WireRoomState()
+    }
+    set {body = .roomState(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -341,6 +387,9 @@ public nonisolated struct WireServerFrame: Sendable {
     case goingAway(WireGoingAway)
     case pong(WirePong)
     case done(WireDone)
+    /// Rooms (PROTOCOL.md 13): tags 20 to 39.
+    case roomChangeAccepted(WireRoomChangeAccepted)
+    case roomState(WireRoomState)
 
   }
 
@@ -414,6 +463,13 @@ public nonisolated struct WireError: Sendable {
     case invalidPrekey // = 12
     case `internal` // = 13
     case alreadyAuthenticated // = 14
+
+    /// Rooms (PROTOCOL.md 13.7): codes 20 to 29.
+    case unknownRoom // = 20
+    case membershipRefused // = 21
+    case membershipConflict // = 22
+    case notAMember // = 23
+    case roomLimit // = 24
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -437,6 +493,11 @@ public nonisolated struct WireError: Sendable {
       case 12: self = .invalidPrekey
       case 13: self = .internal
       case 14: self = .alreadyAuthenticated
+      case 20: self = .unknownRoom
+      case 21: self = .membershipRefused
+      case 22: self = .membershipConflict
+      case 23: self = .notAMember
+      case 24: self = .roomLimit
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -458,6 +519,11 @@ public nonisolated struct WireError: Sendable {
       case .invalidPrekey: return 12
       case .internal: return 13
       case .alreadyAuthenticated: return 14
+      case .unknownRoom: return 20
+      case .membershipRefused: return 21
+      case .membershipConflict: return 22
+      case .notAMember: return 23
+      case .roomLimit: return 24
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -479,6 +545,11 @@ public nonisolated struct WireError: Sendable {
       .invalidPrekey,
       .internal,
       .alreadyAuthenticated,
+      .unknownRoom,
+      .membershipRefused,
+      .membershipConflict,
+      .notAMember,
+      .roomLimit,
     ]
 
   }
@@ -584,13 +655,105 @@ public nonisolated struct WireDone: Sendable {
   public init() {}
 }
 
+/// A signed membership change for the relay to check, record and pass on (PROTOCOL.md 13.4).
+public nonisolated struct WireRoomChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var statement: WireRoomStatement {
+    get {_statement ?? WireRoomStatement()}
+    set {_statement = newValue}
+  }
+  /// Returns true if `statement` has been explicitly set.
+  public var hasStatement: Bool {self._statement != nil}
+  /// Clears the value of `statement`. Subsequent reads from it will return its default value.
+  public mutating func clearStatement() {self._statement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _statement: WireRoomStatement? = nil
+}
+
+/// The change is recorded; `epoch` is the room's epoch after it.
+public nonisolated struct WireRoomChangeAccepted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var room: String = String()
+
+  public var epoch: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One group message for every other member of the room (PROTOCOL.md 13.5); answered with
+/// SendAccepted once every copy is durably queued.
+public nonisolated struct WireRoomSend: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var room: String = String()
+
+  public var clientMessageID: Data = Data()
+
+  /// A GroupMessage encoding: opaque to the relay.
+  public var groupMessage: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Asks for a room's statements, to catch up with changes (PROTOCOL.md 13.4).
+public nonisolated struct WireFetchRoom: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var room: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireRoomState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var room: String = String()
+
+  public var chain: WireRoomChain {
+    get {_chain ?? WireRoomChain()}
+    set {_chain = newValue}
+  }
+  /// Returns true if `chain` has been explicitly set.
+  public var hasChain: Bool {self._chain != nil}
+  /// Clears the value of `chain`. Subsequent reads from it will return its default value.
+  public mutating func clearChain() {self._chain = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _chain: WireRoomChain? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "cipherchat.v1"
 
 nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}register\0\u{1}login\0\u{3}publish_prekeys\0\u{3}fetch_bundle\0\u{1}send\0\u{1}acknowledge\0\u{1}ping\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}register\0\u{1}login\0\u{3}publish_prekeys\0\u{3}fetch_bundle\0\u{1}send\0\u{1}acknowledge\0\u{1}ping\0\u{4}\u{c}room_change\0\u{3}room_send\0\u{3}fetch_room\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -690,6 +853,45 @@ nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.body = .ping(v)
         }
       }()
+      case 20: try {
+        var v: WireRoomChange?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roomChange(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roomChange(v)
+        }
+      }()
+      case 21: try {
+        var v: WireRoomSend?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roomSend(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roomSend(v)
+        }
+      }()
+      case 22: try {
+        var v: WireFetchRoom?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .fetchRoom(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .fetchRoom(v)
+        }
+      }()
       default: break
       }
     }
@@ -731,6 +933,18 @@ nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .ping?: try {
       guard case .ping(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
+    case .roomChange?: try {
+      guard case .roomChange(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .roomSend?: try {
+      guard case .roomSend(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .fetchRoom?: try {
+      guard case .fetchRoom(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
     }()
     case nil: break
     }
@@ -989,7 +1203,7 @@ nonisolated extension WirePing: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
 
 nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}challenge\0\u{1}welcome\0\u{1}error\0\u{1}bundle\0\u{3}send_accepted\0\u{1}delivery\0\u{3}prekeys_low\0\u{3}going_away\0\u{1}pong\0\u{1}done\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}challenge\0\u{1}welcome\0\u{1}error\0\u{1}bundle\0\u{3}send_accepted\0\u{1}delivery\0\u{3}prekeys_low\0\u{3}going_away\0\u{1}pong\0\u{1}done\0\u{4}\u{9}room_change_accepted\0\u{3}room_state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1128,6 +1342,32 @@ nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.body = .done(v)
         }
       }()
+      case 20: try {
+        var v: WireRoomChangeAccepted?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roomChangeAccepted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roomChangeAccepted(v)
+        }
+      }()
+      case 21: try {
+        var v: WireRoomState?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roomState(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roomState(v)
+        }
+      }()
       default: break
       }
     }
@@ -1181,6 +1421,14 @@ nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .done?: try {
       guard case .done(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .roomChangeAccepted?: try {
+      guard case .roomChangeAccepted(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .roomState?: try {
+      guard case .roomState(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
     }()
     case nil: break
     }
@@ -1316,7 +1564,7 @@ nonisolated extension WireError: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 }
 
 nonisolated extension WireError.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0\u{2}\u{6}CODE_UNKNOWN_ROOM\0\u{1}CODE_MEMBERSHIP_REFUSED\0\u{1}CODE_MEMBERSHIP_CONFLICT\0\u{1}CODE_NOT_A_MEMBER\0\u{1}CODE_ROOM_LIMIT\0")
 }
 
 nonisolated extension WireBundle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1520,6 +1768,184 @@ nonisolated extension WireDone: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
   }
 
   public static func ==(lhs: WireDone, rhs: WireDone) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireRoomChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoomChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._statement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._statement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireRoomChange, rhs: WireRoomChange) -> Bool {
+    if lhs._statement != rhs._statement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireRoomChangeAccepted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoomChangeAccepted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0\u{1}epoch\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.room) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.room.isEmpty {
+      try visitor.visitSingularStringField(value: self.room, fieldNumber: 1)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireRoomChangeAccepted, rhs: WireRoomChangeAccepted) -> Bool {
+    if lhs.room != rhs.room {return false}
+    if lhs.epoch != rhs.epoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireRoomSend: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoomSend"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0\u{3}client_message_id\0\u{3}group_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.room) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.clientMessageID) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.groupMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.room.isEmpty {
+      try visitor.visitSingularStringField(value: self.room, fieldNumber: 1)
+    }
+    if !self.clientMessageID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.clientMessageID, fieldNumber: 2)
+    }
+    if !self.groupMessage.isEmpty {
+      try visitor.visitSingularBytesField(value: self.groupMessage, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireRoomSend, rhs: WireRoomSend) -> Bool {
+    if lhs.room != rhs.room {return false}
+    if lhs.clientMessageID != rhs.clientMessageID {return false}
+    if lhs.groupMessage != rhs.groupMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireFetchRoom: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FetchRoom"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.room) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.room.isEmpty {
+      try visitor.visitSingularStringField(value: self.room, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireFetchRoom, rhs: WireFetchRoom) -> Bool {
+    if lhs.room != rhs.room {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireRoomState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoomState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0\u{1}chain\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.room) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._chain) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.room.isEmpty {
+      try visitor.visitSingularStringField(value: self.room, fieldNumber: 1)
+    }
+    try { if let v = self._chain {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireRoomState, rhs: WireRoomState) -> Bool {
+    if lhs.room != rhs.room {return false}
+    if lhs._chain != rhs._chain {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -70,6 +70,8 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
             case .trust(let user):
                 try await backend.trust(user)
                 return .trusted(user)
+            case .room(let roomRequest):
+                return .room(roomRequest, lines: try await backend.room(roomRequest))
             }
         } catch {
             return .failed(request, message: describe(error))

@@ -15,6 +15,31 @@ protocol ChatBackend: Sendable {
     func verify(_ username: String, safetyNumber: String) async throws -> Bool
     /// Accepts a contact's changed identity.
     func trust(_ username: String) async throws
+    /// Creates or changes a room, or lists its members; returns lines to show.
+    func room(_ request: RoomRequest) async throws -> [String]
+}
+
+/// What the chat asks of a room.
+enum RoomRequest: Equatable, Sendable {
+    case create(String)
+    case invite(String, room: String)
+    case remove(String, room: String)
+    case leave(String)
+    case members(String)
+
+    var room: String {
+        switch self {
+        case .create(let room), .leave(let room), .members(let room), .invite(_, let room), .remove(_, let room): room
+        }
+    }
+}
+
+struct RoomsUnsupported: Error, LocalizedError {
+    var errorDescription: String? { "rooms are not available here" }
+}
+
+extension ChatBackend {
+    func room(_ request: RoomRequest) async throws -> [String] { throw RoomsUnsupported() }
 }
 
 struct ChatContact: Sendable, Hashable {
@@ -29,6 +54,8 @@ enum ChatEvent: Sendable, Hashable {
     case connection(ConnectionState)
     /// Something the user must see, e.g. a contact's identity changed and was refused.
     case warning(String)
+    /// A room's membership changed, e.g. "alice added bob", shown in the room's pane.
+    case membership(room: String, text: String)
 
     enum ConnectionState: Sendable, Hashable {
         case connecting

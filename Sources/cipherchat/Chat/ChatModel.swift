@@ -14,6 +14,7 @@ struct ChatModel: Sendable {
         case contacts
         case verify(String, safetyNumber: String)
         case trust(String)
+        case room(RoomRequest)
     }
 
     /// How a request ended. `.failed` carries the error's text, shown as an error line.
@@ -22,6 +23,8 @@ struct ChatModel: Sendable {
         case contacts([ChatContact])
         case verification(String, matched: Bool)
         case trusted(String)
+        /// A room request was carried out; the lines go to the room's pane.
+        case room(RoomRequest, lines: [String])
         case failed(Request, message: String)
     }
 
@@ -74,7 +77,9 @@ struct ChatModel: Sendable {
         switch event {
         case .message(let message):
             let peer = message.peer(of: username)
-            if message.verified { verified.insert(peer) } else { verified.remove(peer) }
+            if peer.first != "#" {
+                if message.verified { verified.insert(peer) } else { verified.remove(peer) }
+            }
             if message.from != username, peer != current { unread[peer, default: 0] += 1 }
             return [append(.message(message), to: peer)]
         case .connection(let state):
@@ -93,6 +98,9 @@ struct ChatModel: Sendable {
             }
         case .warning(let text):
             return [append(.warning(text, at: now), to: current)]
+        case .membership(let room, let text):
+            if room != current { unread[room, default: 0] += 1 }
+            return [append(.info(text, at: now), to: room)]
         }
     }
 
@@ -121,6 +129,24 @@ struct ChatModel: Sendable {
         case .who: return [perform(.contacts)]
         case .verify(let user, let number): return [perform(.verify(user, safetyNumber: number))]
         case .trust(let user): return [perform(.trust(user))]
+        case .join(let room):
+            switchTo(room)
+            return [perform(.room(.members(room)))]
+        case .create(let room):
+            switchTo(room)
+            return [perform(.room(.create(room)))]
+        case .invite(let user, let room):
+            guard let room = room ?? currentRoom else { return [noRoom("/invite #ROOM USER", now: now)] }
+            return [perform(.room(.invite(user, room: room)))]
+        case .remove(let user, let room):
+            guard let room = room ?? currentRoom else { return [noRoom("/remove #ROOM USER", now: now)] }
+            return [perform(.room(.remove(user, room: room)))]
+        case .leave(let room):
+            guard let room = room ?? currentRoom else { return [noRoom("/leave #ROOM", now: now)] }
+            return [perform(.room(.leave(room)))]
+        case .members(let room):
+            guard let room = room ?? currentRoom else { return [noRoom("/members #ROOM", now: now)] }
+            return [perform(.room(.members(room)))]
         case .help: return CommandParser.help.map { append(.info($0, at: now), to: current) }
         case .quit: return quit(now: now)
         }
@@ -182,9 +208,18 @@ struct ChatModel: Sendable {
             verified.remove(user)
             let text = "accepted \(user)'s new identity; compare safety numbers and /verify \(user)"
             return [append(.info(text, at: now), to: current)]
+        case .room(let request, let lines):
+            return lines.map { append(.info($0, at: now), to: request.room) }
         case .failed(let request, let message):
             return failed(request, message: message, now: now)
         }
+    }
+
+    /// The current conversation when it is a room.
+    private var currentRoom: String? { current?.first == "#" ? current : nil }
+
+    private mutating func noRoom(_ usage: String, now: Date) -> Effect {
+        append(.error("not in a room: \(usage)", at: now), to: current)
     }
 
     mutating func scroll(by rows: Int) {
@@ -216,6 +251,9 @@ struct ChatModel: Sendable {
         case .contacts: text = "could not list contacts: \(message)"
         case .verify(let user, _): text = "could not verify \(user): \(message)"
         case .trust(let user): text = "could not trust \(user): \(message)"
+        case .room(let request):
+            text = "\(request.room): \(message)"
+            conversation = request.room
         }
         var effects = [append(.error(text, at: now), to: conversation)]
         if conversation != current { effects.append(append(.error(text, at: now), to: current)) }

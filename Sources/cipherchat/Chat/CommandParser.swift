@@ -12,6 +12,18 @@ enum UserCommand: Equatable, Sendable {
     case verify(String, safetyNumber: String)
     /// `/trust USER`: accept USER's changed identity.
     case trust(String)
+    /// `/join #ROOM`: switch to the room's conversation.
+    case join(String)
+    /// `/create #ROOM`: create a room and switch to it.
+    case create(String)
+    /// `/invite [#ROOM] USER`: in the named room, or the current one.
+    case invite(String, room: String?)
+    /// `/remove [#ROOM] USER`.
+    case remove(String, room: String?)
+    /// `/leave [#ROOM]`.
+    case leave(room: String?)
+    /// `/members [#ROOM]`.
+    case members(room: String?)
     case help
     case quit
 }
@@ -30,6 +42,12 @@ enum CommandParser {
         "/who                 list contacts, their fingerprints and whether they are verified",
         "/verify USER NUMBER  compare USER's safety number (spaces allowed) and mark them verified",
         "/trust USER          accept USER's changed identity (they become unverified)",
+        "/join #ROOM          switch to a room you are a member of",
+        "/create #ROOM        create a room, with you as its admin, and switch to it",
+        "/invite [#ROOM] USER add USER to the room (admins only)",
+        "/remove [#ROOM] USER remove USER from the room (admins only)",
+        "/leave [#ROOM]       leave the room",
+        "/members [#ROOM]     list the room's members",
         "/help                this list",
         "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
         "Any other line goes to the current conversation; start it with // to send a leading /.",
@@ -62,6 +80,22 @@ enum CommandParser {
             return .success(.verify(user, safetyNumber: digits))
         case "trust":
             return singleUser(arguments, usage: "/trust USER").map { .trust($0) }
+        case "join":
+            return singleRoom(arguments, usage: "/join #ROOM").map { .join($0) }
+        case "create":
+            return singleRoom(arguments, usage: "/create #ROOM").map { .create($0) }
+        case "invite", "remove":
+            let (first, rest) = splitFirstWord(arguments)
+            let (second, extra) = splitFirstWord(rest)
+            let usageText = "/\(name.lowercased()) [#ROOM] USER"
+            guard !first.isEmpty, extra.allSatisfy(\.isWhitespace) else { return usage(usageText) }
+            let (room, user): (String?, String) = first.hasPrefix("#") ? (first, second) : (nil, first)
+            guard !user.isEmpty, room != nil || second.isEmpty else { return usage(usageText) }
+            return .success(name.lowercased() == "invite" ? .invite(user, room: room) : .remove(user, room: room))
+        case "leave":
+            return optionalRoom(arguments, usage: "/leave [#ROOM]").map { .leave(room: $0) }
+        case "members":
+            return optionalRoom(arguments, usage: "/members [#ROOM]").map { .members(room: $0) }
         case "help":
             return .success(.help)
         case "quit", "exit":
@@ -86,6 +120,15 @@ enum CommandParser {
         let (user, rest) = splitFirstWord(arguments)
         guard !user.isEmpty, rest.allSatisfy(\.isWhitespace) else { return usage(text) }
         return .success(user)
+    }
+
+    private static func singleRoom(_ arguments: Substring, usage text: String) -> Result<String, CommandError> {
+        singleUser(arguments, usage: text).flatMap { $0.hasPrefix("#") ? .success($0) : usage(text) }
+    }
+
+    private static func optionalRoom(_ arguments: Substring, usage text: String) -> Result<String?, CommandError> {
+        if arguments.allSatisfy(\.isWhitespace) { return .success(nil) }
+        return singleRoom(arguments, usage: text).map { Optional($0) }
     }
 
     private static func noArguments(_ arguments: Substring, usage text: String) -> Result<Void, CommandError> {

@@ -27,7 +27,8 @@ struct Notice: Equatable, Sendable {
 
 extension ChatMessage {
     /// The other party: the sender of a received message, the recipient of a sent one.
-    func peer(of username: String) -> String { from == username ? to : from }
+    /// The conversation the message belongs to: the room for a room message, else the other user.
+    func peer(of username: String) -> String { to.first == "#" || from == username ? to : from }
 
     /// The time shown beside the message: when it was written, by the sender's clock, so that a
     /// message queued while offline shows when it was sent rather than when it arrived.

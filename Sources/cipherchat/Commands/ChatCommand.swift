@@ -8,8 +8,9 @@ struct ChatCommand: AsyncParsableCommand {
         abstract: "The full-screen terminal chat.",
         discussion: """
             Messages appear live while you type. Commands: /msg USER TEXT, /query USER, /who, \
-            /verify USER NUMBER, /trust USER, /help, /quit. A line without a slash goes to the \
-            current conversation. When standard output is not a terminal, events are printed as \
+            /verify USER NUMBER, /trust USER, /join #ROOM, /create #ROOM, /invite [#ROOM] USER, \
+            /remove [#ROOM] USER, /leave [#ROOM], /members [#ROOM], /help, /quit. A line without a \
+            slash goes to the current conversation, a user or a room. When standard output is not a terminal, events are printed as \
             plain lines and commands are read line by line from standard input.
             """
     )
@@ -45,6 +46,8 @@ struct ChatClientBackend: ChatBackend {
         Task {
             for await event in clientEvents {
                 switch event {
+                case .message(let record) where record.kind == "membership":
+                    sink.yield(.membership(room: record.room ?? record.to, text: record.text))
                 case .message(let record):
                     sink.yield(.message(Self.message(record)))
                 case .warning(let text):
@@ -65,8 +68,33 @@ struct ChatClientBackend: ChatBackend {
 
     /// Sends, then shows the sent message in the user's own pane.
     func send(to username: String, text: String) async throws {
-        let record = try await client.send(text, to: username)
+        let record: ChatRecord
+        if username.first == "#" {
+            record = try await client.sendToRoom(username, text: text)
+        } else {
+            record = try await client.send(text, to: username)
+        }
         sink.yield(.message(Self.message(record)))
+    }
+
+    func room(_ request: RoomRequest) async throws -> [String] {
+        switch request {
+        case .create(let room):
+            try await client.createRoom(room)
+            return []
+        case .invite(let user, let room):
+            try await client.invite(user, to: room)
+            return []
+        case .remove(let user, let room):
+            try await client.remove(user, from: room)
+            return []
+        case .leave(let room):
+            try await client.leave(room)
+            return ["you left \(room)"]
+        case .members(let room):
+            let members = try await client.members(of: room).members
+            return ["members of \(room): " + members.map { $0.isAdmin ? "\($0.username) (admin)" : $0.username }.joined(separator: ", ")]
+        }
     }
 
     private static func message(_ record: ChatRecord) -> ChatMessage {

@@ -51,6 +51,9 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
         let failure = CommandFailure.seal(error)
         printError(failure.description)
         throw ExitCode(failure.exitCode)
+    } catch let error as RoomError {
+        printError("\(error)")
+        throw ExitCode(1)
     } catch let error as RelayError {
         printError("the relay refused: \(error)")
         throw ExitCode(1)

@@ -5,13 +5,13 @@ import Foundation
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Send a message; exit 0 once the relay has stored it durably.",
+        abstract: "Send a message to a user or a room; exit 0 once the relay has stored it durably.",
         discussion: "Exit 6 when TO's identity changed (see 'cipherchat trust') or the trust policy refuses an unverified contact."
     )
 
     @OptionGroup var options: ClientOptions
 
-    @Argument(help: "The recipient's username.")
+    @Argument(help: "The recipient's username, or a room (#name) you are a member of.")
     var to: String
 
     @Argument(parsing: .remaining, help: "The message; several words are joined with spaces.")
@@ -27,7 +27,11 @@ struct SendCommand: AsyncParsableCommand {
             try await client.start(receiving: false)
             let text = message.joined(separator: " ")
             try await withDeadline(seconds: timeout) {
-                try await client.send(text, to: to)
+                if to.first == "#" {
+                    try await client.sendToRoom(to, text: text)
+                } else {
+                    try await client.send(text, to: to)
+                }
             }
             await client.stop()
         }
@@ -40,7 +44,9 @@ struct RecvCommand: AsyncParsableCommand {
         abstract: "Print the messages that have arrived, and acknowledge them.",
         discussion: """
             With --json, one object a line: id, from, to, sent_at, received_at (ISO 8601), kind, \
-            text, verified.
+            text, verified, and room for a message to a room. A change to a room's membership is \
+            kind "membership", with room, action (create, invite, remove, leave, grant-admin), by, \
+            member and epoch.
             """
     )
 
@@ -126,13 +132,17 @@ enum MessageFormat {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         let mark = record.verified ? " ✓" : ""
-        return "[\(formatter.string(from: time))] \(record.from)\(mark): \(record.text)"
+        if record.kind == "membership", let room = record.room {
+            return "[\(formatter.string(from: time))] \(room): \(record.text)"
+        }
+        let place = record.room.map { " \($0)" } ?? ""
+        return "[\(formatter.string(from: time))]\(place) \(record.from)\(mark): \(record.text)"
     }
 
     static func json(_ record: ChatRecord) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "id": record.id,
             "from": record.from,
             "to": record.to,
@@ -142,6 +152,13 @@ enum MessageFormat {
             "text": record.text,
             "verified": record.verified,
         ]
+        if let room = record.room { object["room"] = room }
+        if let change = record.membership {
+            object["action"] = change.action
+            object["by"] = change.by
+            object["member"] = change.member
+            object["epoch"] = change.epoch
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

@@ -29,10 +29,11 @@ final class UserHome: Sendable {
     }
 
     /// Runs `cipherchat SUBCOMMAND --home HOME ARGUMENTS...` with the passphrase in the
-    /// environment (`passphrase` overrides this user's own).
+    /// environment (`passphrase` overrides this user's own). A SUBCOMMAND of several words
+    /// (`room create`) names a nested command.
     func run(_ subcommand: String, _ arguments: [String] = [], passphrase: String? = nil) async throws -> CommandResult {
         try await ChildProcess.run(
-            CipherBinary.url(), [subcommand, "--home", home.path] + arguments,
+            CipherBinary.url(), subcommand.split(separator: " ").map(String.init) + ["--home", home.path] + arguments,
             environment: CipherBinary.environment([
                 "CIPHERCHAT_PASSPHRASE": passphrase ?? self.passphrase,
                 "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,

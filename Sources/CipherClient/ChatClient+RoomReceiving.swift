@@ -1,0 +1,132 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+/// Room deliveries (PROTOCOL.md 13.5): a delivery whose sender is a room's name holds a
+/// `RoomEnvelope`, either a group message or membership statements. Sender keys arrive
+/// separately, in pairwise messages, and are accepted only from members.
+extension ChatClient {
+    /// Whether the room delivery is settled and may be acknowledged.
+    func processRoomDelivery(_ delivery: WireDelivery) async -> Bool {
+        let room = delivery.sender
+        do {
+            var seen = try roomWindow("seen", room)
+            guard seen.insert(Array(delivery.clientMessageID)) else { return true }
+            let envelope = try WireRoomEnvelope(boundedBytes: delivery.envelope, maxSize: RoomChain.maxSerializedSize)
+            guard envelope.room == room else { throw DecryptionError.malformed }
+            var changes = StoreChanges()
+            changes.put("seen", room, seen.serialized())
+            switch envelope.body {
+            case .groupMessage(let bytes):
+                if let record = try decryptRoomMessage(bytes, room: room, changes: &changes) {
+                    try store.commit(changes)
+                    eventSink.yield(.message(record))
+                } else {
+                    try store.commit(changes)
+                }
+            case .chain(let chain):
+                let records = try await absorb(wire: chain, room: room)
+                try store.commit(changes)
+                for record in records { eventSink.yield(.message(record)) }
+            case nil:
+                throw DecryptionError.malformed
+            }
+            return true
+        } catch is DecryptionError, is WireDecodingError, is RoomMembershipError {
+            eventSink.yield(.warning("a message in \(room) could not be decrypted and was dropped"))
+            return true
+        } catch let error as RoomError {
+            eventSink.yield(.warning("\(error)"))
+            return true
+        } catch {
+            eventSink.yield(.warning("a message in \(room) could not be stored and will be delivered again: \(error)"))
+            return false
+        }
+    }
+
+    /// Decrypts a group message under the sender's chain, if the sender is a member this client
+    /// knows; nil for a repeat. The new chain state and replay window go into `changes`.
+    private func decryptRoomMessage(_ bytes: Data, room: String, changes: inout StoreChanges) throws -> ChatRecord? {
+        let message = try GroupMessage(serialized: bytes)
+        guard message.room == room, let membership = try roomMembership(room), membership.member(username) != nil else {
+            throw RoomError.notMember(room)
+        }
+        // A chain is used only while its owner is a member: a removed member's keys are gone.
+        guard let member = membership.member(withFingerprint: message.sender) else { throw DecryptionError.cannotDecrypt }
+        let name = peerChainsName(room, member.fingerprint)
+        guard var chains = try store.item("room-peer", name).map(PeerChains.decode) else { throw DecryptionError.cannotDecrypt }
+        let payload = try chains.decrypt(message)
+        changes.put("room-peer", name, try chains.encoded())
+        var replay = try roomWindow("room-replay", name)
+        guard replay.insert(payload.messageID) else { return nil }
+        changes.put("room-replay", name, replay.serialized())
+        let verified = try contact(member.username)?.verified ?? false
+        var record = ChatRecord(
+            id: Hex.encode(payload.messageID), from: member.username, to: room, sentAtMilliseconds: payload.sentAtMilliseconds,
+            receivedAtMilliseconds: Self.nowMilliseconds, kind: payload.kind == .text ? "text" : "other",
+            text: payload.kind == .text ? payload.text : "", verified: verified
+        )
+        record.room = room
+        changes.history.append((record.id, try record.jsonBytes()))
+        return record
+    }
+
+    /// Takes a sender key that arrived in the pairwise session with `sender`: only for a room
+    /// this user is in, and only from a member whose key is the session's. Returns a warning
+    /// when the key is refused.
+    func acceptDistribution(_ payload: Payload, from sender: String, fingerprint: Fingerprint, into changes: inout StoreChanges) throws -> String? {
+        guard let distribution = try? SenderKeyDistribution(serialized: payload.content), RoomName.isValid(distribution.room) else {
+            return "a malformed room key from \(sender) was dropped"
+        }
+        let room = distribution.room
+        guard let membership = try roomMembership(room), membership.member(username) != nil else {
+            return "a key for \(room) from \(sender) was ignored: you are not a member"
+        }
+        guard let member = membership.member(sender), member.fingerprint == fingerprint else {
+            return "a key for \(room) from \(sender), who is not a member, was refused"
+        }
+        let received = try ReceivedSenderChain(distribution, from: fingerprint)
+        let name = peerChainsName(room, fingerprint)
+        var chains = try store.item("room-peer", name).map(PeerChains.decode) ?? PeerChains()
+        chains.add(received)
+        changes.put("room-peer", name, try chains.encoded())
+        return nil
+    }
+
+    private func roomWindow(_ kind: String, _ name: String) throws -> ReplayWindow {
+        try store.item(kind, name).map { try ReplayWindow(serialized: $0) } ?? ReplayWindow()
+    }
+}
+
+/// The chains this client holds from one member of one room: the current one, and the one it
+/// replaced, for messages still in flight when the member changed keys.
+struct PeerChains: Codable {
+    var current: String?
+    var previous: String?
+
+    mutating func add(_ chain: ReceivedSenderChain) {
+        let state = Hex.encode(chain.serializedState())
+        if let current, let held = try? Self.chain(current), held.chainID == chain.chainID { return }
+        previous = current
+        current = state
+    }
+
+    mutating func decrypt(_ message: GroupMessage) throws -> Payload {
+        for slot in [\PeerChains.current, \PeerChains.previous] {
+            guard let state = self[keyPath: slot], var chain = try? Self.chain(state), chain.chainID == message.chainID else { continue }
+            let payload = try chain.decrypt(message)
+            self[keyPath: slot] = Hex.encode(chain.serializedState())
+            return payload
+        }
+        throw DecryptionError.cannotDecrypt
+    }
+
+    private static func chain(_ hex: String) throws -> ReceivedSenderChain {
+        guard let bytes = Hex.decode(hex) else { throw DecryptionError.malformed }
+        return try ReceivedSenderChain(serializedState: bytes)
+    }
+
+    func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+
+    static func decode(_ bytes: [UInt8]) throws -> PeerChains { try JSONDecoder().decode(PeerChains.self, from: Data(bytes)) }
+}

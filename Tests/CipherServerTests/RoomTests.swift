@@ -1,0 +1,266 @@
+import CipherClient
+import CipherCore
+import CipherRelay
+import CipherTesting
+import CipherWire
+import Foundation
+import Testing
+
+/// Rooms over real TLS on loopback with a real SQLite store: membership, fan-out, keys.
+@Suite("Rooms over TLS", .serialized)
+struct RoomTests {
+    /// Members of one room, each followed by an event collector.
+    struct Party {
+        let relay: TestRelay
+        var clients: [String: ChatClient] = [:]
+        var events: [String: EventCollector] = [:]
+        var homes: [String: String] = [:]
+
+        static func start(_ names: [String]) async throws -> Party {
+            var party = Party(relay: try await TestRelay.start())
+            for name in names {
+                let home = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+                let client = try await ChatClient.create(
+                    home: home, passphrase: "test passphrase", endpoint: party.relay.endpoint, username: name,
+                    trust: party.relay.trust, kdf: .scrypt(logN: 10, r: 8, p: 1)
+                )
+                party.homes[name] = home
+                let collector = EventCollector()
+                await collector.follow(client)
+                try await client.start()
+                party.clients[name] = client
+                party.events[name] = collector
+            }
+            return party
+        }
+
+        subscript(_ name: String) -> ChatClient { clients[name]! }
+
+        func texts(_ name: String, in room: String = "#team") async -> [String] {
+            await events[name]!.messages.filter { $0.room == room && $0.kind == "text" }.map(\.text)
+        }
+
+        func waitFor(_ name: String, texts expected: [String]) async -> Bool {
+            await events[name]!.wait { collector in
+                await collector.messages.filter { $0.room == "#team" && $0.kind == "text" }.map(\.text) == expected
+            }
+        }
+
+        func stop() async {
+            for client in clients.values { await client.stop() }
+            await relay.stop()
+        }
+    }
+
+    @Test("three users converse in a room; the joiner reads nothing said before it joined")
+    func threeUsersConverse() async throws {
+        let party = try await Party.start(["alice", "bob", "carol"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        try await party["alice"].sendToRoom("#team", text: "before carol")
+        #expect(await party.waitFor("bob", texts: ["before carol"]))
+
+        try await party["alice"].invite("carol", to: "#team")
+        #expect(await party.events["carol"]!.wait { await $0.messages.contains { $0.kind == "membership" && $0.membership?.member == "carol" } })
+        // Bob learns of carol and sends her his key; then each speaks.
+        #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.member == "carol" } })
+        try await party["alice"].sendToRoom("#team", text: "hello from alice")
+        try await party["bob"].sendToRoom("#team", text: "hello from bob")
+        try await party["carol"].sendToRoom("#team", text: "hello from carol")
+        #expect(await party.waitFor("carol", texts: ["hello from alice", "hello from bob"]))
+        #expect(await party.waitFor("bob", texts: ["before carol", "hello from alice", "hello from carol"]))
+        let aliceGot = await party.waitFor("alice", texts: ["hello from bob", "hello from carol"])
+        let aliceTexts = await party.texts("alice")
+        let aliceWarnings = await party.events["alice"]!.warnings
+        #expect(aliceGot, "alice has \(aliceTexts), warnings \(aliceWarnings)")
+        #expect(!(await party.texts("carol")).contains("before carol"))
+        #expect(try await party["carol"].members(of: "#team").usernames == ["alice", "bob", "carol"])
+        #expect(await party.events["carol"]!.warnings.isEmpty)
+        await party.stop()
+    }
+
+    @Test("a member offline while messages are sent receives them on reconnect")
+    func offlineMember() async throws {
+        let party = try await Party.start(["alice", "bob"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["alice"]!.wait { _ in (try? await party["alice"].members(of: "#team").usernames) == ["alice", "bob"] })
+        await party["bob"].stop()
+        for index in 0..<5 { try await party["alice"].sendToRoom("#team", text: "while away \(index)") }
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        #expect(await events.wait { await $0.messages.filter { $0.room == "#team" && $0.kind == "text" }.map(\.text) == (0..<5).map { "while away \($0)" } })
+        await bob.stop()
+        await party.stop()
+    }
+
+    @Test("a removed member reads nothing said after, even given the raw envelopes from the relay's store")
+    func removedMember() async throws {
+        let party = try await Party.start(["alice", "bob", "carol"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        try await party["alice"].invite("carol", to: "#team")
+        try await party["alice"].sendToRoom("#team", text: "all three")
+        #expect(await party.waitFor("bob", texts: ["all three"]))
+        #expect(await party.waitFor("carol", texts: ["all three"]))
+
+        try await party["alice"].remove("bob", from: "#team")
+        #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.action == "remove" } })
+        #expect(await party.events["carol"]!.wait { await $0.messages.contains { $0.membership?.action == "remove" } })
+        #expect(try await party.relay.store.roomMembers(room: "#team") == ["alice", "carol"])
+        #expect(try await party["bob"].rooms() == [])
+
+        // Carol goes offline so that what follows stays in her queue, to be stolen.
+        await party["carol"].stop()
+        try await party["alice"].sendToRoom("#team", text: "secret after removal")
+        let stolen = try await party.relay.store.pending(for: "carol", after: 0, limit: 100).filter { $0.sender == "#team" }
+        #expect(!stolen.isEmpty)
+        for (index, envelope) in stolen.enumerated() {
+            let ticket = try await party.relay.store.enqueue(
+                NewEnvelope(sender: "#team", recipient: "bob", clientMessageID: [UInt8](repeating: UInt8(index + 1), count: 16),
+                            acceptedAtMilliseconds: envelope.acceptedAtMilliseconds, envelope: envelope.envelope),
+                quota: 100
+            )
+            try await ticket.durable()
+        }
+        // Bob reconnects to pick them up.
+        await party["bob"].stop()
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        #expect(await events.wait { await $0.warnings.count >= stolen.count })
+        #expect(await events.messages.allSatisfy { !$0.text.contains("secret") })
+        await bob.stop()
+        await party.stop()
+    }
+
+    @Test("a membership change the relay injects, or one a non-admin signs, is refused; the intruder gets no key")
+    func injectedChangesRefused() async throws {
+        let party = try await Party.start(["alice", "bob", "mallory"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.member == "bob" } })
+
+        // The client refuses to make a change only an admin may make, and an honest relay
+        // refuses it when sent anyway.
+        await #expect(throws: (any Error).self) { try await party["bob"].invite("mallory", to: "#team") }
+        let before = try await party["alice"].members(of: "#team")
+        let link = try await RelayLink.connect(host: "127.0.0.1", port: party.relay.port, trust: party.relay.trust)
+        _ = try await link.authenticate(.login, username: "bob", identity: party["bob"].identity)
+        var change = WireRoomChange()
+        change.statement = try RoomStatement.sign(
+            room: "#team", epoch: before.epoch + 1, previousHash: before.headHash, action: .invite, author: "bob",
+            identity: party["bob"].identity, subject: "mallory", subjectFingerprint: party["mallory"].fingerprint
+        ).wire
+        do {
+            _ = try await link.request(.roomChange(change))
+            Issue.record("the relay accepted a non-admin's invitation")
+        } catch let error as RelayError {
+            #expect(error.code == .membershipRefused)
+        }
+        await link.close()
+
+        // A malicious relay records mallory as a member on its own, with a statement signed by
+        // mallory, and another "signed" by non-admin bob's name with mallory's key, and pushes
+        // both to alice and bob.
+        let membership = try await party["alice"].members(of: "#team")
+        let malloryIdentity = party["mallory"].identity
+        var forgedByMallory: RoomStatement?
+        for (author, signer) in [("mallory", malloryIdentity), ("bob", malloryIdentity)] {
+            let forged = try RoomStatement.sign(
+                room: "#team", epoch: membership.epoch + 1, previousHash: membership.headHash, action: .invite,
+                author: author, identity: signer, subject: "mallory", subjectFingerprint: malloryIdentity.publicIdentity.fingerprint
+            )
+            if author == "mallory" { forgedByMallory = forged }
+            var envelope = WireRoomEnvelope()
+            envelope.room = "#team"
+            envelope.sender = author
+            envelope.chain = RoomChain.wire([forged])
+            for recipient in ["alice", "bob"] {
+                let ticket = try await party.relay.store.enqueue(
+                    NewEnvelope(sender: "#team", recipient: recipient, clientMessageID: Array(forged.hash.prefix(16)),
+                                acceptedAtMilliseconds: 1, envelope: envelope.encodedBytes),
+                    quota: 100
+                )
+                try await ticket.durable()
+            }
+        }
+        _ = try await party.relay.store.appendRoomStatement(
+            room: "#team", epoch: membership.epoch + 1, statement: try #require(forgedByMallory).serialized, members: ["alice", "bob", "mallory"]
+        )
+        // Reconnect alice and bob so they read the injected statements from their queues.
+        var events: [String: EventCollector] = [:]
+        var clients: [String: ChatClient] = [:]
+        for name in ["alice", "bob"] {
+            await party[name].stop()
+            let client = try ChatClient.open(home: party.homes[name]!, passphrase: "test passphrase")
+            let collector = EventCollector()
+            await collector.follow(client)
+            try await client.start()
+            events[name] = collector
+            clients[name] = client
+        }
+        for name in ["alice", "bob"] {
+            #expect(await events[name]!.wait { await $0.warnings.filter { $0.contains("refused a membership change") }.count >= 2 })
+            #expect(try await clients[name]!.members(of: "#team").usernames == ["alice", "bob"])
+        }
+        // The relay fans alice's next message out to mallory too: mallory cannot read it.
+        try await clients["alice"]!.sendToRoom("#team", text: "not for mallory")
+        #expect(await events["bob"]!.wait { await $0.messages.contains { $0.text == "not for mallory" } })
+        #expect(await party.events["mallory"]!.wait { await !$0.warnings.isEmpty })
+        #expect(await party.events["mallory"]!.messages.allSatisfy { $0.text != "not for mallory" })
+        for client in clients.values { await client.stop() }
+        await party.stop()
+    }
+
+    @Test("hostile room deliveries from the relay are refused with a warning, and the room goes on")
+    func hostileRoomDeliveries() async throws {
+        let party = try await Party.start(["alice", "bob"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.member == "bob" } })
+        await party["bob"].stop()
+
+        let random = SeededRandomSource(seed: "hostile room deliveries")
+        var otherRoom = WireRoomEnvelope()
+        otherRoom.room = "#other"
+        otherRoom.groupMessage = Data(random.bytes(100))
+        var garbageMessage = WireRoomEnvelope()
+        garbageMessage.room = "#team"
+        garbageMessage.groupMessage = Data(random.bytes(300))
+        var empty = WireRoomEnvelope()
+        empty.room = "#team"
+        let statement = try await party["alice"].members(of: "#team")
+        var tooLong = WireRoomEnvelope()
+        tooLong.room = "#team"
+        tooLong.chain = RoomChain.wire(Array(repeating: try RoomStatement.sign(
+            room: "#team", epoch: statement.epoch + 1, previousHash: statement.headHash, action: .leave,
+            author: "alice", identity: party["alice"].identity
+        ), count: RoomChain.maxStatements + 1))
+        let hostile: [(String, [UInt8])] = [
+            ("#team", random.bytes(64)), ("#team", otherRoom.encodedBytes), ("#team", garbageMessage.encodedBytes),
+            ("#team", empty.encodedBytes), ("#team", tooLong.encodedBytes), ("#Bad!", garbageMessage.encodedBytes),
+        ]
+        for (index, (sender, envelope)) in hostile.enumerated() {
+            let ticket = try await party.relay.store.enqueue(
+                NewEnvelope(sender: sender, recipient: "bob", clientMessageID: [UInt8](repeating: UInt8(index + 1), count: 16),
+                            acceptedAtMilliseconds: 1, envelope: envelope),
+                quota: 100
+            )
+            try await ticket.durable()
+        }
+        try await party["alice"].sendToRoom("#team", text: "still fine")
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        #expect(await events.wait { await $0.messages.contains { $0.text == "still fine" } })
+        #expect(await events.warnings.count >= hostile.count)
+        #expect(try await bob.members(of: "#team").usernames == ["alice", "bob"])
+        await bob.stop()
+        await party.stop()
+    }
+}
