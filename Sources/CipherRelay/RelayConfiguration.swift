@@ -23,6 +23,9 @@ public struct RelayConfiguration: Sendable {
     public var partialFrameTimeoutSeconds: UInt64 = 30
     /// An unauthenticated connection is dropped after this long.
     public var authenticationTimeoutSeconds: UInt64 = 60
+    /// With a store shared by several instances: how often each instance looks in the stored
+    /// queue for envelopes another queued for its clients, in case a wake-up was lost.
+    public var sharedQueuePollInterval = Duration.seconds(1)
 
     public init() {}
 }

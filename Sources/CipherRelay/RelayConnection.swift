@@ -10,16 +10,19 @@ public actor RelayConnection {
     private let sink: any RelayFrameSink
     private let service: RelayService
     private let address: String
-    private let nonce: [UInt8]
+    /// The login challenge; emptied once the client is in.
+    private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
     private var username: String?
-    private var identity: PublicIdentity?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    /// Set while `deliverQueued` reads the stored queue: ids acknowledged meanwhile, which the
+    /// read may still return but must not be sent again.
+    private var acknowledgedWhileReadingQueue: Set<UInt64>?
     private nonisolated let executor: any SerialExecutor
 
     /// The actor runs on the executor the adapter gives it: the relay gives the event loop of
@@ -91,7 +94,14 @@ public actor RelayConnection {
         case .login(let login):
             return try await handleLogin(login, requestID: requestID)
         case .publishPrekeys(let publish):
-            guard let username, let identity else { return notAuthenticated(requestID) }
+            guard let username else { return notAuthenticated(requestID) }
+            // The identity is looked up again rather than kept: parsed RSA keys held by every
+            // idle connection cost more memory than a rare publication costs time.
+            guard let account = try await service.store.account(named: username),
+                  let identity = try? PublicIdentity(serialized: account.identity) else {
+                send(error: .internal, "the relay could not complete the request", requestID: requestID)
+                return .close
+            }
             return try await handlePublish(publish, username: username, identity: identity, requestID: requestID)
         case .fetchBundle(let fetch):
             guard username != nil else { return notAuthenticated(requestID) }
@@ -106,6 +116,7 @@ public actor RelayConnection {
             var acknowledged = 0
             for id in acknowledge.deliveryIds where unacknowledged.remove(id) != nil { acknowledged += 1 }
             service.observer.envelopesAcknowledged(count: acknowledged)
+            acknowledgedWhileReadingQueue?.formUnion(acknowledge.deliveryIds)
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
             }
@@ -163,7 +174,7 @@ public actor RelayConnection {
             }
             service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: register.username))
         }
-        try await authenticated(as: register.username, identity: identity, requestID: requestID)
+        try await authenticated(as: register.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -187,7 +198,7 @@ public actor RelayConnection {
             return .close
         }
         service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: login.username))
-        try await authenticated(as: login.username, identity: identity, requestID: requestID)
+        try await authenticated(as: login.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -196,9 +207,9 @@ public actor RelayConnection {
         return now >= challengeIssuedAt && now - challengeIssuedAt <= service.configuration.challengeLifetimeSeconds * 1000
     }
 
-    private func authenticated(as name: String, identity: PublicIdentity, requestID: UInt64) async throws {
+    private func authenticated(as name: String, requestID: UInt64) async throws {
         username = name
-        self.identity = identity
+        nonce = []
         guard !closed else { return }
         var welcome = WireWelcome()
         welcome.username = name
@@ -251,6 +262,35 @@ public actor RelayConnection {
             return
         }
         deliver(envelope)
+    }
+
+    /// Another instance queued envelopes for this user (several instances on one store): sends
+    /// those the stored queue holds that this connection has not sent, in delivery-id order
+    /// with any pushed meanwhile. Skipped while a refill reads (a poll comes back later) or
+    /// while pushes wait for the client to catch up (its acknowledgements refill), and, after a
+    /// poll, when every queued envelope is already in flight here.
+    func deliverQueued(queuedCount: Int?) async {
+        guard let username, !closed, deferredPushes == nil, !pushesPaused else { return }
+        if let queuedCount, queuedCount <= unacknowledged.count { return }
+        deferredPushes = []
+        acknowledgedWhileReadingQueue = []
+        let limit = service.configuration.maxUnacknowledgedDeliveries
+        let queued = (try? await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)) ?? []
+        let acknowledged = acknowledgedWhileReadingQueue ?? []
+        acknowledgedWhileReadingQueue = nil
+        let deferred = deferredPushes ?? []
+        deferredPushes = nil
+        var sent = Set<UInt64>()
+        for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
+        where !unacknowledged.contains(envelope.deliveryID) && !acknowledged.contains(envelope.deliveryID)
+            && sent.insert(envelope.deliveryID).inserted {
+            guard !closed else { return }
+            guard unacknowledged.count < limit else {
+                pushesPaused = true
+                return
+            }
+            deliver(envelope)
+        }
     }
 
     private func deliver(_ envelope: QueuedEnvelope) {

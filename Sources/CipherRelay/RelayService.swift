@@ -57,6 +57,15 @@ public final class RelayService: Sendable {
         }
     }
 
+    /// Prompts the connections of `username` here to send what the stored queue holds for
+    /// them and they have not sent: another instance queued it. With `queuedCount` (from a
+    /// poll), connections that have that many deliveries in flight already skip the read.
+    func deliverQueued(to username: String, queuedCount: Int? = nil) async {
+        for connection in registry.connections(of: username) {
+            await connection.deliverQueued(queuedCount: queuedCount)
+        }
+    }
+
     func notifyPrekeysLow(username: String, remaining: Int) async {
         for connection in registry.connections(of: username) {
             await connection.notifyPrekeysLow(remaining: remaining)

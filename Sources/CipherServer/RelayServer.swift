@@ -15,12 +15,13 @@ public final class RelayServer: Sendable {
     public let tlsIdentity: TLSIdentity
     private let configuration: ServerConfiguration
     private let logger: Logger
-    private let limiter: ConnectionLimiter
-    /// Each connection's task runs on its channel's event loop (see `EventLoopTaskExecutor`).
-    private let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
-    private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, Never>, Never>
+    private let serverChannel: any Channel
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
+    private let limiter: ConnectionLimiter
+    /// Every accepted connection until it closes: closing the listener leaves them open, and
+    /// a stop closes those still open once the grace period is over.
+    private let openChannels: OpenChannels
     /// Set once `shutdown()` has begun: `/readyz` then answers 503.
     private let draining = Atomic<Bool>(false)
 
@@ -42,25 +43,35 @@ public final class RelayServer: Sendable {
             clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash,
             observer: observer
         )
-        limiter = ConnectionLimiter(configuration: configuration.relay)
-        taskExecutors = EventLoopTaskExecutor.perLoop(of: group)
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
+        let limiter = ConnectionLimiter(configuration: relay)
+        self.limiter = limiter
+        let openChannels = OpenChannels()
+        self.openChannels = openChannels
+        let shared = RelayChannelContext(
+            service: service, limiter: limiter,
+            authenticationTimeout: .seconds(Int64(relay.authenticationTimeoutSeconds)), logger: logger,
+            taskExecutors: EventLoopTaskExecutor.perLoop(of: group)
+        )
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { channel in
+                openChannels.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: relay.maxFrameSize))
                     try pipeline.addHandler(FrameEncoder())
-                    return try NIOAsyncChannel<InboundFrame, Never>(wrappingChannelSynchronously: channel)
+                    try pipeline.addHandler(RelayChannelHandler(shared: shared))
                 }
             }
-        localAddress = serverChannel.channel.localAddress!
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        localAddress = serverChannel.localAddress!
     }
 
     /// The machine-readable ready line: `listening on HOST:PORT tls-sha256=HEX`.
@@ -72,12 +83,13 @@ public final class RelayServer: Sendable {
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.sweepExpiredEnvelopes() }
-            try await serverChannel.executeThenClose { inbound in
-                for try await connection in inbound {
-                    let executor = taskExecutors[ObjectIdentifier(connection.channel.eventLoop)]
-                    group.addTask(executorPreference: executor) { await self.serve(connection) }
-                }
+            if let signals = service.store as? any SharedQueueSignals {
+                let delivery = SharedQueueDelivery(
+                    service: service, signals: signals, pollInterval: configuration.relay.sharedQueuePollInterval
+                )
+                group.addTask { await delivery.run() }
             }
+            try await serverChannel.closeFuture.get()
             await waitForConnectionsToEnd()
             group.cancelAll()
         }
@@ -89,7 +101,7 @@ public final class RelayServer: Sendable {
     public func shutdown() async {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
         logger.info("stopping: no new connections, connected clients told to go elsewhere")
-        serverChannel.channel.close(promise: nil)
+        serverChannel.close(promise: nil)
         await service.announceShutdown()
     }
 
@@ -99,14 +111,16 @@ public final class RelayServer: Sendable {
     /// Client connections open now, logged in or not.
     public var openConnections: Int { limiter.openConnections }
 
-    /// Waits, at most the grace period, until every connection has ended.
+    /// Waits, at most the grace period, until every connection has ended, then closes those
+    /// still open.
     private func waitForConnectionsToEnd() async {
         let deadline = ContinuousClock.now.advanced(by: .seconds(Int64(configuration.shutdownGraceSeconds)))
-        while limiter.openConnections > 0, ContinuousClock.now < deadline {
+        while openChannels.count > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if limiter.openConnections > 0 {
-            logger.info("closing connections still open after the grace period", metadata: ["count": "\(limiter.openConnections)"])
+        let left = openChannels.closeAll()
+        if left > 0 {
+            logger.info("closed connections still open after the grace period", metadata: ["count": "\(left)"])
         }
     }
 
@@ -122,73 +136,26 @@ public final class RelayServer: Sendable {
             try? await Task.sleep(for: .seconds(Int64(configuration.expirySweepSeconds)))
         }
     }
+}
 
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, Never>) async {
-        let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
-        let admission = limiter.admit(address: address)
-        if case .refused(let limit) = admission {
-            service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
-            if let limit = RelayLimit(rawValue: limit) { service.observer.limitHit(limit) }
-            await refuse(connection, limit: limit)
-            return
+/// The relay's accepted connections, each removed when it closes.
+private final class OpenChannels: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.channels.withLock { _ = $0.removeValue(forKey: key) }
         }
-        defer { limiter.release(address: address) }
-        let channel = connection.channel
-        let relayConnection = service.connect(
-            address: address, sink: ChannelFrameSink(channel: channel), executor: channel.eventLoop.executor
-        )
-        let authenticationTimeout = configuration.relay.authenticationTimeoutSeconds
-        // A scheduled task on the loop rather than a sleeping Swift task: it costs less memory
-        // on a relay holding thousands of connections, and is cancelled once the client is in.
-        let timer = channel.eventLoop.scheduleTask(in: .seconds(Int64(authenticationTimeout))) {
-            Task { if await relayConnection.authenticatedUsername == nil { channel.close(promise: nil) } }
-        }
-        do {
-            try await connection.executeThenClose { inbound in
-                var timerRunning = true
-                for try await frame in inbound {
-                    switch frame {
-                    case .frame(let buffer):
-                        if await relayConnection.receive(Array(buffer.readableBytesView)) == .close {
-                            await relayConnection.close()
-                        }
-                    case .tooLarge:
-                        await relayConnection.frameTooLarge()
-                        await relayConnection.close()
-                    }
-                    if await relayConnection.isClosed { break }
-                    if timerRunning, await relayConnection.authenticatedUsername != nil {
-                        timer.cancel()
-                        timerRunning = false
-                    }
-                }
-            }
-        } catch {
-            logger.debug("connection ended", metadata: ["error": "\(error)"])
-        }
-        timer.cancel()
-        await relayConnection.close()
     }
 
-    private func refuse(_ connection: NIOAsyncChannel<InboundFrame, Never>, limit: String) async {
-        let frame = WireServerFrame.relayError(
-            .tooManyConnections, "the relay has too many connections", retryAfterMilliseconds: 5000, limit: limit
-        )
-        // NIOSSL completes a write made before the handshake once it is buffered, so closing
-        // right after could cut the handshake short and the client would never read why:
-        // wait (bounded) until the handshake has finished.
-        for _ in 0..<100 {
-            if (try? await connection.channel.nioSSL_tlsVersion().get()) != nil { break }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        let channel = connection.channel
-        try? await connection.executeThenClose { inbound in
-            try await channel.writeAndFlush(ByteBuffer(bytes: frame.encodedBytes))
-            // Give the client a moment to read it and hang up first: closing at once, with the
-            // client's last TLS records unread, can reset the connection and lose the frame.
-            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
-            for try await _ in inbound {}
-            timer.cancel()
-        }
+    var count: Int { channels.withLock { $0.count } }
+
+    /// Closes every connection still open; returns how many there were.
+    func closeAll() -> Int {
+        let open = channels.withLock { Array($0.values) }
+        for channel in open { channel.close(promise: nil) }
+        return open.count
     }
 }

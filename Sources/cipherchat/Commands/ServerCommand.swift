@@ -1,4 +1,5 @@
 import ArgumentParser
+import CipherPostgres
 import CipherRelay
 import CipherServer
 import CipherSQLite
@@ -58,7 +59,14 @@ struct ServerCommand: AsyncParsableCommand {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
-        let store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+        let store: any RelayStore
+        if let url = settings.postgresURL {
+            let location = try PostgresLocation(url: url)
+            logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
+            store = try await PostgresRelayStore.connect(to: location, logger: logger)
+        } else {
+            store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+        }
         let metrics = RelayMetrics()
         let server = try await RelayServer(
             configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger,

@@ -5,6 +5,7 @@ import Logging
 /// the configuration file; in that order of precedence, over the default.
 struct ServerSetting {
     let key: String
+    let environmentVariable: String
     let help: String
     /// The value's text in `settings`: for `--help`, the default.
     let text: (ServerSettings) -> String
@@ -13,13 +14,17 @@ struct ServerSetting {
 
     var flag: String { "--\(key)" }
 
-    var environmentVariable: String {
+    /// `CIPHERCHAT_` and the key in upper case, dashes as underscores.
+    static func environmentVariable(for key: String) -> String {
         "CIPHERCHAT_" + key.uppercased().replacing("-", with: "_")
     }
 
-    static func value<Value: SettingValue>(_ key: String, _ path: WritableKeyPath<ServerSettings, Value>, _ help: String) -> ServerSetting {
+    /// A setting held at `path`; `environment` names its variable when the usual name will not do.
+    static func value<Value: SettingValue>(
+        _ key: String, _ path: WritableKeyPath<ServerSettings, Value>, environment: String? = nil, _ help: String
+    ) -> ServerSetting {
         ServerSetting(
-            key: key, help: help,
+            key: key, environmentVariable: environment ?? environmentVariable(for: key), help: help,
             text: { $0[keyPath: path].settingText },
             apply: { settings, text in
                 guard let value = Value(settingText: text) else { return false }

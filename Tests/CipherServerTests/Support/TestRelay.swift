@@ -59,9 +59,12 @@ final class TestRelay: @unchecked Sendable {
         return try await TestRelay.start(directory: directory, port: port)
     }
 
+    static func temporaryHome() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+    }
+
     /// A registered user with a fresh identity in a temporary home.
-    func makeUser(_ name: String) async throws -> ChatClient {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+    func makeUser(_ name: String, home: String = TestRelay.temporaryHome()) async throws -> ChatClient {
         return try await ChatClient.create(
             home: home, passphrase: "test passphrase", endpoint: endpoint, username: name, trust: trust,
             kdf: .scrypt(logN: 10, r: 8, p: 1)
