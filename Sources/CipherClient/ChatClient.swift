@@ -32,6 +32,10 @@ public actor ChatClient {
     /// disk sync has made them durable (see `ChatClient+Receiving.swift`).
     var pendingAcknowledgements: [UInt64] = []
     var acknowledgementLink: RelayLink?
+    /// The task acknowledging a batch, which `stop` waits for: without it a client stopping
+    /// right after a delivery (`recv`) closed the link before the acknowledgement left, and the
+    /// message came again at the next login.
+    var acknowledgementInFlight: Task<Void, Never>?
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -135,6 +139,7 @@ public actor ChatClient {
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
+        await acknowledgementInFlight?.value
         await acknowledgeStored()
         await link?.close()
         link = nil
