@@ -16,12 +16,9 @@ public final class RelayServer: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let serverChannel: any Channel
+    private let connections: RelayChannelContext
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
-    private let limiter: ConnectionLimiter
-    /// Every accepted connection until it closes: closing the listener leaves them open, and
-    /// a stop closes those still open once the grace period is over.
-    private let openChannels: OpenChannels
     /// Set once `shutdown()` has begun: `/readyz` then answers 503.
     private let draining = Atomic<Bool>(false)
 
@@ -45,22 +42,18 @@ public final class RelayServer: Sendable {
         )
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
-        let limiter = ConnectionLimiter(configuration: relay)
-        self.limiter = limiter
-        let openChannels = OpenChannels()
-        self.openChannels = openChannels
         let shared = RelayChannelContext(
-            service: service, limiter: limiter,
+            service: service, limiter: ConnectionLimiter(configuration: relay),
             authenticationTimeout: .seconds(Int64(relay.authenticationTimeoutSeconds)), logger: logger,
-            taskExecutors: EventLoopTaskExecutor.perLoop(of: group)
+            taskExecutors: EventLoopTaskExecutor.perLoop(of: group), open: OpenChannels()
         )
+        connections = shared
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                openChannels.add(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
@@ -79,10 +72,13 @@ public final class RelayServer: Sendable {
         "listening on \(configuration.host):\(localAddress.port ?? 0) tls-sha256=\(Hex.encode(tlsIdentity.certificateHash))"
     }
 
-    /// Accepts and serves connections until the listening socket is closed.
+    /// Accepts and serves connections until the listening socket is closed, then (after
+    /// `shutdown()`) until the connections have ended or the grace period is over.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.sweepExpiredEnvelopes() }
+            // Several relays on one store: envelopes another relay queued reach this relay's
+            // clients through the store's wake-ups, and a poll in case one is lost.
             if let signals = service.store as? any SharedQueueSignals {
                 let delivery = SharedQueueDelivery(
                     service: service, signals: signals, pollInterval: configuration.relay.sharedQueuePollInterval
@@ -109,18 +105,17 @@ public final class RelayServer: Sendable {
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Client connections open now, logged in or not.
-    public var openConnections: Int { limiter.openConnections }
+    public var openConnections: Int { connections.limiter.openConnections }
 
-    /// Waits, at most the grace period, until every connection has ended, then closes those
-    /// still open.
+    /// Waits, at most the grace period, until every connection has ended, then closes the rest.
     private func waitForConnectionsToEnd() async {
         let deadline = ContinuousClock.now.advanced(by: .seconds(Int64(configuration.shutdownGraceSeconds)))
-        while openChannels.count > 0, ContinuousClock.now < deadline {
+        while connections.open.count > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let left = openChannels.closeAll()
+        let left = connections.open.closeAll()
         if left > 0 {
-            logger.info("closed connections still open after the grace period", metadata: ["count": "\(left)"])
+            logger.info("closing connections still open after the grace period", metadata: ["count": "\(left)"])
         }
     }
 
@@ -135,27 +130,5 @@ public final class RelayServer: Sendable {
             // Cancellation is how the sweep ends at shutdown, not an error.
             try? await Task.sleep(for: .seconds(Int64(configuration.expirySweepSeconds)))
         }
-    }
-}
-
-/// The relay's accepted connections, each removed when it closes.
-private final class OpenChannels: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    func add(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel)
-        channels.withLock { $0[key] = channel }
-        channel.closeFuture.whenComplete { _ in
-            self.channels.withLock { _ = $0.removeValue(forKey: key) }
-        }
-    }
-
-    var count: Int { channels.withLock { $0.count } }
-
-    /// Closes every connection still open; returns how many there were.
-    func closeAll() -> Int {
-        let open = channels.withLock { Array($0.values) }
-        for channel in open { channel.close(promise: nil) }
-        return open.count
     }
 }

@@ -5,32 +5,32 @@ import Logging
 /// the configuration file; in that order of precedence, over the default.
 struct ServerSetting {
     let key: String
-    let environmentVariable: String
     let help: String
     /// The value's text in `settings`: for `--help`, the default.
     let text: (ServerSettings) -> String
     /// Sets the value from its text; false when the text is not a valid value.
     let apply: (inout ServerSettings, String) -> Bool
+    /// A variable name other than the one derived from the key, where a name is established.
+    var environmentName: String? = nil
 
     var flag: String { "--\(key)" }
 
-    /// `CIPHERCHAT_` and the key in upper case, dashes as underscores.
-    static func environmentVariable(for key: String) -> String {
-        "CIPHERCHAT_" + key.uppercased().replacing("-", with: "_")
+    var environmentVariable: String {
+        environmentName ?? "CIPHERCHAT_" + key.uppercased().replacing("-", with: "_")
     }
 
-    /// A setting held at `path`; `environment` names its variable when the usual name will not do.
     static func value<Value: SettingValue>(
-        _ key: String, _ path: WritableKeyPath<ServerSettings, Value>, environment: String? = nil, _ help: String
+        _ key: String, _ path: WritableKeyPath<ServerSettings, Value>, _ help: String, environment: String? = nil
     ) -> ServerSetting {
         ServerSetting(
-            key: key, environmentVariable: environment ?? environmentVariable(for: key), help: help,
+            key: key, help: help,
             text: { $0[keyPath: path].settingText },
             apply: { settings, text in
                 guard let value = Value(settingText: text) else { return false }
                 settings[keyPath: path] = value
                 return true
-            }
+            },
+            environmentName: environment
         )
     }
 }

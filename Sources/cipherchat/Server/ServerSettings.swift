@@ -6,7 +6,7 @@ import Logging
 struct ServerSettings {
     var server = ServerConfiguration(dataDirectory: "cipherchat-data")
     var logLevel = Logger.Level.info
-    /// The PostgreSQL store's URL; nil keeps the store on SQLite in the data directory.
+    /// The relay's store on PostgreSQL instead of SQLite in the data directory.
     var postgresURL: String?
 
     /// The queue's time to live in whole days, as operators think of it.
@@ -25,10 +25,7 @@ extension ServerSetting {
             .value("host", \.server.host, "Address to listen on."),
             .value("port", \.server.port, "Port to listen on (0 picks a free one)."),
             .value("data", \.server.dataDirectory, "Data directory: the SQLite store, the certificate, the security log."),
-            .value(
-                "postgres", \.postgresURL, environment: "CIPHERCHAT_POSTGRES_URL",
-                "Store on PostgreSQL instead of SQLite, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]: several instances on one database form one service."
-            ),
+            .value("postgres", \.postgresURL, "Store on PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]) instead of SQLite: several instances on one database form one service.", environment: "CIPHERCHAT_POSTGRES_URL"),
             .value("tls-cert", \.server.tlsCertificateFile, "TLS certificate chain (PEM), with tls-key."),
             .value("tls-key", \.server.tlsKeyFile, "TLS private key (PEM), with tls-cert."),
             .value("metrics-host", \.server.metricsHost, "Address of the listener for /metrics, /healthz and /readyz."),
