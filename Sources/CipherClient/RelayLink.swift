@@ -188,8 +188,10 @@ public actor RelayLink {
         return welcome
     }
 
+    /// Closes the connection after the frames already written (an acknowledgement, say) have
+    /// left.
     public func close() {
-        channel.close(promise: nil)
+        writer.close()
     }
 
     private func failAll(_ error: any Error) {

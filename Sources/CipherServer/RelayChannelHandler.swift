@@ -56,6 +56,9 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var refusedLimit: String?
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
     private var draining = false
+    /// The client hung up while frames it sent were still queued: they are handled, then the
+    /// connection closes.
+    private var hungUp = false
     private var readingPaused = false
     private var loginTimer: Scheduled<Void>?
 
@@ -118,14 +121,20 @@ final class RelayChannelHandler: ChannelInboundHandler {
         shared.open.remove(context.channel)
         loginTimer?.cancel()
         loginTimer = nil
-        queued.removeAll()
         if admitted {
             admitted = false
             shared.limiter.release(address: address)
         }
         if let connection {
-            self.connection = nil
-            Task { await connection.close() }
+            if draining {
+                // Frames read before the client hung up (typically its last acknowledgement)
+                // are still handled; the draining task closes the connection after them.
+                hungUp = true
+            } else {
+                self.connection = nil
+                queued.removeAll()
+                Task { await connection.close() }
+            }
         }
         context.fireChannelInactive()
     }
@@ -167,6 +176,10 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private func nextFrame(channel: any Channel) -> InboundFrame? {
         guard connection != nil, let frame = queued.popFirst() else {
             draining = false
+            if hungUp, let connection {
+                self.connection = nil
+                Task { await connection.close() }
+            }
             if readingPaused {
                 readingPaused = false
                 channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
