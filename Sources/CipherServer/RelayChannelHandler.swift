@@ -56,10 +56,8 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var refusedLimit: String?
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
     private var draining = false
-    /// The client hung up while frames it sent were still queued: they are handled, then the
-    /// connection closes.
-    private var hungUp = false
     private var readingPaused = false
+    private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
     init(shared: RelayChannelContext) {
@@ -121,20 +119,17 @@ final class RelayChannelHandler: ChannelInboundHandler {
         shared.open.remove(context.channel)
         loginTimer?.cancel()
         loginTimer = nil
+        channelClosed = true
         if admitted {
             admitted = false
             shared.limiter.release(address: address)
         }
-        if let connection {
-            if draining {
-                // Frames read before the client hung up (typically its last acknowledgement)
-                // are still handled; the draining task closes the connection after them.
-                hungUp = true
-            } else {
-                self.connection = nil
-                queued.removeAll()
-                Task { await connection.close() }
-            }
+        // Frames that arrived before the close are still handled (a client's last
+        // acknowledgement, sent just before it hangs up, say); the draining task then closes
+        // the connection. With nothing queued it is closed now.
+        if !draining, let connection {
+            self.connection = nil
+            Task { await connection.close() }
         }
         context.fireChannelInactive()
     }
@@ -150,6 +145,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
         let executor = shared.taskExecutors[ObjectIdentifier(channel.eventLoop)]
         Task(executorPreference: executor) {
+            defer {
+                if handler.value.channelClosed {
+                    handler.value.connection = nil
+                    Task { await connection.close() }
+                }
+            }
             while let frame = handler.value.nextFrame(channel: channel) {
                 let keepOpen: Bool
                 switch frame {
@@ -176,11 +177,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private func nextFrame(channel: any Channel) -> InboundFrame? {
         guard connection != nil, let frame = queued.popFirst() else {
             draining = false
-            if hungUp, let connection {
-                self.connection = nil
-                Task { await connection.close() }
-            }
-            if readingPaused {
+            if readingPaused, !channelClosed {
                 readingPaused = false
                 channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             }

@@ -234,7 +234,7 @@ struct HostileConnectionTests {
 struct RelayRestartTests {
     @Test("clients survive a relay restart in the middle of a conversation, losing nothing")
     func restartMidConversation() async throws {
-        var relay = try await TestRelay.start()
+        var relay = try await TestRelay.startOnRestartablePort()
         let alice = try await relay.makeUser("alice")
         let bob = try await relay.makeUser("bob")
         let bobEvents = EventCollector()

@@ -53,6 +53,20 @@ final class TestRelay: @unchecked Sendable {
         if !keepingData { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// A relay on a port below the system's ephemeral range (32768 and up on Linux), for a
+    /// test that restarts it on the same port: a port the system picked could be handed to
+    /// another test's outgoing connection while the relay is down, and then not be free again.
+    static func startOnRestartablePort() async throws -> TestRelay {
+        for _ in 0..<50 {
+            do {
+                return try await start(port: Int.random(in: 20_000..<32_000))
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                continue
+            }
+        }
+        return try await start()
+    }
+
     /// Stops this relay and starts another on the same port and data: a restart.
     func restarted() async throws -> TestRelay {
         let port = self.port
