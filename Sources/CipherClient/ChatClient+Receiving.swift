@@ -16,7 +16,7 @@ extension ChatClient {
             acknowledgementLink = link
             pendingAcknowledgements.append(delivery.deliveryID)
             if pendingAcknowledgements.count == 1 {
-                Task { await self.acknowledgeStored() }
+                acknowledgementInFlight = Task { await self.acknowledgeStored() }
             }
         }
         eventSink.yield(.deliveryHandled)

@@ -34,6 +34,10 @@ public actor ChatClient {
     var acknowledgementLink: RelayLink?
     /// Room state changes one at a time (ChatClient+RoomLock.swift).
     let roomLock = RoomLock()
+    /// The task acknowledging a batch, which `stop` waits for: without it a client stopping
+    /// right after a delivery (`recv`) closed the link before the acknowledgement left, and the
+    /// message came again at the next login.
+    var acknowledgementInFlight: Task<Void, Never>?
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -137,6 +141,7 @@ public actor ChatClient {
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
+        await acknowledgementInFlight?.value
         await acknowledgeStored()
         await link?.close()
         link = nil

@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Synchronization
 import Testing
@@ -45,11 +46,18 @@ struct GracefulShutdownTests {
     func readinessWhileDraining() async throws {
         // A client that holds its connection open without logging in keeps the relay draining
         // for the whole grace period.
-        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "10"])
+        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "30"])
         let monitoring = try relay.requireMonitoring()
         let endpoint = try relay.requireEndpoint()
         let socket = try LingeringConnection(host: endpoint.host, port: endpoint.port)
         #expect(try await monitoring.get("/readyz").status == 200)
+        // The kernel completes the connection before the relay accepts it: wait (bounded)
+        // until the relay counts it, or a stop right now would find nothing to wait for.
+        for _ in 0..<200 {
+            let samples = PrometheusSamples(try await monitoring.get("/metrics").body)
+            if samples.value("cipherchat_connections_open") == 1 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
 
         guard let pid = relay.processIdentifier else { throw HarnessError("the relay is not running") }
         kill(pid, SIGTERM)
