@@ -99,6 +99,9 @@ extension ChatClient {
             return nil
         }
         changes.put("replay", sender, replay.serialized())
+        if payload.kind == .fileOffer {
+            return try receiveFileOffer(payload, from: sender, verified: known?.verified ?? false, changes: changes)
+        }
         let record = ChatRecord(
             id: Hex.encode(payload.messageID), from: sender, to: username, sentAtMilliseconds: payload.sentAtMilliseconds,
             receivedAtMilliseconds: Self.nowMilliseconds, kind: payload.kind == .text ? "text" : "other",

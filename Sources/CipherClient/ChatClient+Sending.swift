@@ -29,7 +29,7 @@ extension ChatClient {
     }
 
     /// The session to send on, started from a fetched bundle when there is none.
-    private func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
+    func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
         if let known = try contact(recipient), known.pendingIdentity == nil,
            let state = try store.item("session", recipient) {
             try checkPolicy(known)

@@ -8,6 +8,8 @@ public actor InMemoryRelayStore: RelayStore {
     private var oneTimePrekeys: [String: [(id: UInt32, encoded: [UInt8])]] = [:]
     private var queues: [String: [QueuedEnvelope]] = [:]
     private var nextDeliveryID: UInt64 = 1
+    /// Blob metadata by id (`InMemoryRelayStore+Blobs.swift`).
+    var blobs: [[UInt8]: StoredBlob] = [:]
 
     public init() {}
 

@@ -8,12 +8,12 @@ import Foundation
 /// inside an envelope.
 public actor RelayConnection {
     public nonisolated let outbound: AsyncStream<WireServerFrame>
-    private let continuation: AsyncStream<WireServerFrame>.Continuation
-    private let service: RelayService
-    private let address: String
+    let continuation: AsyncStream<WireServerFrame>.Continuation
+    let service: RelayService
+    let address: String
     private let nonce: [UInt8]
     private let challengeIssuedAt: UInt64
-    private var username: String?
+    private(set) var username: String?
     private var identity: PublicIdentity?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
@@ -21,6 +21,9 @@ public actor RelayConnection {
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    /// Blobs this connection is uploading or downloading, so a chunk costs no store lookup
+    /// (`RelayConnection+Files.swift`).
+    var openBlobs: [[UInt8]: StoredBlob] = [:]
 
     /// What the adapter does after a frame.
     public enum Disposition: Sendable, Equatable {
@@ -105,6 +108,9 @@ public actor RelayConnection {
             reply.pong = WirePong()
             continuation.yield(reply)
             return .keepOpen
+        case .blobUploadStart, .blobChunkUpload, .blobUploadFinish, .blobChunkRequest, .blobReceived:
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleFileFrame(frame, username: username)
         case nil:
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
             send(error: .malformedFrame, "the frame has no request", requestID: requestID)
@@ -403,7 +409,7 @@ public actor RelayConnection {
         return .keepOpen
     }
 
-    private func send(
+    func send(
         error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
     ) {
         continuation.yield(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))

@@ -8,6 +8,8 @@ public final class RelayService: Sendable {
     public let configuration: RelayConfiguration
     public let registry = ConnectionRegistry()
     public let securityLog: any SecurityLog
+    /// Where uploaded files' encrypted chunks live (PROTOCOL.md 12.8).
+    public let blobChunks: any BlobChunkStorage
     let clock: any RelayClock
     let random: any RandomSource
     /// SHA-256 of the relay's TLS certificate: bound into every authentication signature.
@@ -15,8 +17,10 @@ public final class RelayService: Sendable {
 
     public init(
         store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,
-        clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8]
+        clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8],
+        blobChunks: any BlobChunkStorage = InMemoryBlobChunks()
     ) {
+        self.blobChunks = blobChunks
         self.store = store
         self.configuration = configuration
         self.securityLog = securityLog

@@ -135,6 +135,6 @@ public protocol QueueStore: Sendable {
 }
 
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, BlobStore {
     func close() async throws
 }

@@ -33,7 +33,8 @@ public final class RelayServer: Sendable {
         }
         service = RelayService(
             store: store, configuration: configuration.relay, securityLog: securityLog,
-            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash
+            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash,
+            blobChunks: try FileSystemBlobChunks(directory: configuration.blobDirectory ?? "\(configuration.dataDirectory)/blobs")
         )
         limiter = ConnectionLimiter(configuration: configuration.relay)
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
@@ -84,6 +85,8 @@ public final class RelayServer: Sendable {
             do {
                 let expired = try await service.expireQueues()
                 if expired > 0 { logger.info("expired queued envelopes", metadata: ["count": "\(expired)"]) }
+                let expiredBlobs = try await service.expireBlobs()
+                if expiredBlobs > 0 { logger.info("expired blobs", metadata: ["count": "\(expiredBlobs)"]) }
             } catch {
                 logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
             }

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var relay = RelayConfiguration()
     /// How often queues are swept for envelopes past their time to live.
     public var expirySweepSeconds: UInt64 = 3600
+    /// Where uploaded files' encrypted chunks are kept; `blobs` in `dataDirectory` when nil.
+    /// Several relays may share one directory.
+    public var blobDirectory: String?
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

@@ -70,6 +70,8 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
             case .trust(let user):
                 try await backend.trust(user)
                 return .trusted(user)
+            case .sendFile(let user, let path):
+                return .fileSent(to: user, try await backend.sendFile(to: user, path: path))
             }
         } catch {
             return .failed(request, message: describe(error))

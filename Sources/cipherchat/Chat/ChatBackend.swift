@@ -15,6 +15,15 @@ protocol ChatBackend: Sendable {
     func verify(_ username: String, safetyNumber: String) async throws -> Bool
     /// Accepts a contact's changed identity.
     func trust(_ username: String) async throws
+    /// Uploads the file at `path` for `username` and sends them its key; returns what was sent.
+    func sendFile(to username: String, path: String) async throws -> SentFile
+}
+
+/// A file the user sent, as the chat reports it.
+struct SentFile: Sendable, Hashable {
+    let name: String
+    let size: UInt64
+    let id: String
 }
 
 struct ChatContact: Sendable, Hashable {

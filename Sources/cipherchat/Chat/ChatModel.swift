@@ -14,6 +14,7 @@ struct ChatModel: Sendable {
         case contacts
         case verify(String, safetyNumber: String)
         case trust(String)
+        case sendFile(to: String, path: String)
     }
 
     /// How a request ended. `.failed` carries the error's text, shown as an error line.
@@ -22,6 +23,7 @@ struct ChatModel: Sendable {
         case contacts([ChatContact])
         case verification(String, matched: Bool)
         case trusted(String)
+        case fileSent(to: String, SentFile)
         case failed(Request, message: String)
     }
 
@@ -121,6 +123,8 @@ struct ChatModel: Sendable {
         case .who: return [perform(.contacts)]
         case .verify(let user, let number): return [perform(.verify(user, safetyNumber: number))]
         case .trust(let user): return [perform(.trust(user))]
+        case .sendFile(let user, let path):
+            return [append(.info("sending \(path) to \(user)…", at: now), to: current), perform(.sendFile(to: user, path: path))]
         case .help: return CommandParser.help.map { append(.info($0, at: now), to: current) }
         case .quit: return quit(now: now)
         }
@@ -182,6 +186,9 @@ struct ChatModel: Sendable {
             verified.remove(user)
             let text = "accepted \(user)'s new identity; compare safety numbers and /verify \(user)"
             return [append(.info(text, at: now), to: current)]
+        case .fileSent(let user, let file):
+            let text = "sent file \(file.name) (\(file.size) bytes) to \(user) id \(file.id)"
+            return [append(.info(text, at: now), to: current)]
         case .failed(let request, let message):
             return failed(request, message: message, now: now)
         }
@@ -216,6 +223,7 @@ struct ChatModel: Sendable {
         case .contacts: text = "could not list contacts: \(message)"
         case .verify(let user, _): text = "could not verify \(user): \(message)"
         case .trust(let user): text = "could not trust \(user): \(message)"
+        case .sendFile(let user, let path): text = "could not send \(path) to \(user): \(message)"
         }
         var effects = [append(.error(text, at: now), to: conversation)]
         if conversation != current { effects.append(append(.error(text, at: now), to: current)) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the user asked for with one line of input.
 enum UserCommand: Equatable, Sendable {
     /// A line not starting with `/`: a message to the current conversation.
@@ -12,6 +14,8 @@ enum UserCommand: Equatable, Sendable {
     case verify(String, safetyNumber: String)
     /// `/trust USER`: accept USER's changed identity.
     case trust(String)
+    /// `/file TO PATH`: upload the file at PATH for TO and send them its key.
+    case sendFile(to: String, path: String)
     case help
     case quit
 }
@@ -30,6 +34,7 @@ enum CommandParser {
         "/who                 list contacts, their fingerprints and whether they are verified",
         "/verify USER NUMBER  compare USER's safety number (spaces allowed) and mark them verified",
         "/trust USER          accept USER's changed identity (they become unverified)",
+        "/file TO PATH        send the file at PATH to TO, end-to-end encrypted",
         "/help                this list",
         "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
         "Any other line goes to the current conversation; start it with // to send a leading /.",
@@ -62,6 +67,11 @@ enum CommandParser {
             return .success(.verify(user, safetyNumber: digits))
         case "trust":
             return singleUser(arguments, usage: "/trust USER").map { .trust($0) }
+        case "file":
+            let (user, path) = splitFirstWord(arguments)
+            let trimmedPath = path.trimmingCharacters(in: .whitespaces)
+            guard !user.isEmpty, !trimmedPath.isEmpty else { return usage("/file TO PATH") }
+            return .success(.sendFile(to: user, path: trimmedPath))
         case "help":
             return .success(.help)
         case "quit", "exit":

@@ -51,6 +51,10 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
         let failure = CommandFailure.seal(error)
         printError(failure.description)
         throw ExitCode(failure.exitCode)
+    } catch let error as FileTransferError {
+        printError(error.description)
+        if case .refused = error { throw ExitCode(8) }
+        throw ExitCode(1)
     } catch let error as RelayError {
         printError("the relay refused: \(error)")
         throw ExitCode(1)

@@ -53,6 +53,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Days an undelivered envelope is kept.")
     var queueTtlDays = 30
 
+    @Option(help: "Directory for uploaded files' encrypted chunks (default: blobs in the data directory); relays may share one.")
+    var blobDir: String?
+
+    @Option(help: "Largest file one upload may carry, in bytes.")
+    var maxFileSize = RelayConfiguration().maxFileSize
+
+    @Option(help: "Bytes of files one user may have stored on the relay at once.")
+    var blobQuota = RelayConfiguration().blobQuota
+
+    @Option(help: "Days an uploaded file is kept when not every recipient has fetched it.")
+    var blobTtlDays = 7
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -78,6 +90,10 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.relay.maxConnections = maxConnections
             configuration.relay.queueQuota = queueQuota
             configuration.relay.queueTTLSeconds = UInt64(queueTtlDays) * 86_400
+            configuration.blobDirectory = blobDir
+            configuration.relay.maxFileSize = maxFileSize
+            configuration.relay.blobQuota = blobQuota
+            configuration.relay.blobTTLSeconds = UInt64(blobTtlDays) * 86_400
 
             let store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
             let server = try await RelayServer(

@@ -56,6 +56,11 @@ final class RelayProcess {
         process?.signal(SIGKILL)
     }
 
+    /// The running relay's process id, to watch its memory.
+    var processIdentifier: Int32? {
+        process?.processIdentifier
+    }
+
     /// The endpoint of the running relay (a harness failure when it is not running).
     func requireEndpoint() throws -> RelayEndpoint {
         guard let endpoint else { throw HarnessError("the relay is not running") }
