@@ -76,14 +76,14 @@ extension ChatClient {
 
     /// One attempt: keeps the whole chunks already in the partial file (hashing them again),
     /// fetches the rest in order with a bounded window, and checks the whole file.
-    private func downloadOnce(_ offer: FileOffer, partial: String) async throws {
+    private nonisolated func downloadOnce(_ offer: FileOffer, partial: String) async throws {
         let manifest = offer.manifest
         let descriptor = Glibc.open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileTransferError.unwritable(partial) }
         defer { Glibc.close(descriptor) }
         var decryptor = FileDecryptor(manifest: manifest)
         do {
-            try resume(&decryptor, from: descriptor, partial: partial)
+            try Self.resume(&decryptor, from: descriptor, partial: partial)
             let link = try await currentLink()
             var fetcher = ChunkFetcher(link: link, blobID: offer.blobID, next: decryptor.openedChunks, end: manifest.chunkCount)
             while let chunk = try await fetcher.next() {
@@ -100,7 +100,7 @@ extension ChatClient {
     }
 
     /// Feeds the whole chunks of the partial file to `decryptor` and cuts off any part chunk.
-    private func resume(_ decryptor: inout FileDecryptor, from descriptor: Int32, partial: String) throws {
+    private static func resume(_ decryptor: inout FileDecryptor, from descriptor: Int32, partial: String) throws {
         let manifest = decryptor.manifest
         let existing = UInt64(max(0, Glibc.lseek(descriptor, 0, SEEK_END)))
         let chunks = min(existing / UInt64(manifest.chunkSize), manifest.chunkCount - 1)

@@ -96,8 +96,9 @@ extension ChatClient {
     }
 
     /// One attempt: asks the relay what it has, encrypts the whole file again (the same key
-    /// gives the same chunks) and uploads the chunks it lacks, then finishes the blob.
-    private func uploadOnce(_ upload: PendingUpload) async throws -> FileManifest {
+    /// gives the same chunks) and uploads the chunks it lacks, then finishes the blob. Off the
+    /// actor: messages keep arriving while a large file is read and encrypted.
+    private nonisolated func uploadOnce(_ upload: PendingUpload) async throws -> FileManifest {
         guard let key = Hex.decode(upload.key), let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
         let link = try await currentLink()
         let chunkCount = upload.size == 0 ? 1 : (upload.size + UInt64(upload.chunkSize) - 1) / UInt64(upload.chunkSize)
@@ -161,7 +162,7 @@ extension ChatClient {
 
     /// Runs a transfer attempt again after a lost connection (the client reconnects meanwhile)
     /// or a relay that could not complete a request; a refusal is final.
-    func withTransferRetries<Result: Sendable>(_ attempt: () async throws -> Result) async throws -> Result {
+    nonisolated func withTransferRetries<Result: Sendable>(_ attempt: @Sendable () async throws -> Result) async throws -> Result {
         var failures = 0
         while true {
             do {
