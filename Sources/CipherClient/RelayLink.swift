@@ -20,7 +20,7 @@ public actor RelayLink {
     public nonisolated let events: AsyncStream<Event>
     private let eventSink: AsyncStream<Event>.Continuation
     private let channel: any Channel
-    private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
+    private let writer: CoalescingFrameWriter
     private var pending: [UInt64: CheckedContinuation<WireServerFrame, any Error>] = [:]
     private var nextRequestID: UInt64 = 1
     private var challenge: CheckedContinuation<[UInt8], any Error>?
@@ -64,13 +64,15 @@ public actor RelayLink {
                     ))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: maxFrameSize))
                     try pipeline.addHandler(FrameEncoder())
-                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<InboundFrame, Never>(wrappingChannelSynchronously: channel)
                 }
             }
         let link = RelayLink(channel: asyncChannel.channel)
-        let started = AsyncStream.makeStream(of: Void.self)
-        Task { await link.run(asyncChannel, started: started.continuation) }
-        for await _ in started.stream { break }
+        // The reading task runs on the channel's event loop, as the actor does: a frame is
+        // read and dispatched without a thread switch.
+        Task(executorPreference: EventLoopTaskExecutor(eventLoop: asyncChannel.channel.eventLoop)) {
+            await link.run(asyncChannel)
+        }
         // The first frame is the relay's challenge; it arrives after the TLS handshake, so a
         // certificate that is not trusted fails here.
         _ = try await link.waitForChallenge()
@@ -80,14 +82,15 @@ public actor RelayLink {
     private init(channel: any Channel) {
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
         self.channel = channel
+        writer = CoalescingFrameWriter(channel: channel)
     }
 
-    private func run(_ asyncChannel: NIOAsyncChannel<InboundFrame, ByteBuffer>, started: AsyncStream<Void>.Continuation) async {
+    /// The actor runs on its channel's event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { channel.eventLoop.executor.asUnownedSerialExecutor() }
+
+    private func run(_ asyncChannel: NIOAsyncChannel<InboundFrame, Never>) async {
         do {
-            try await asyncChannel.executeThenClose { inbound, outbound in
-                self.outbound = outbound
-                started.yield()
-                started.finish()
+            try await asyncChannel.executeThenClose { inbound in
                 for try await frame in inbound {
                     guard case .frame(let buffer) = frame,
                           let decoded = try? WireServerFrame(boundedBytes: buffer.readableBytesView, maxSize: buffer.readableBytes) else {
@@ -97,7 +100,7 @@ public actor RelayLink {
                 }
             }
         } catch {
-            started.finish()
+            // The connection failed; `shutDown` tells everyone waiting.
         }
         shutDown()
     }
@@ -136,7 +139,7 @@ public actor RelayLink {
 
     /// Sends a request and waits for the relay's answer to it.
     public func request(_ body: WireClientFrame.OneOf_Body) async throws -> WireServerFrame {
-        guard !isClosed, let outbound else { throw RelayError.connectionClosed }
+        guard !isClosed else { throw RelayError.connectionClosed }
         let requestID = nextRequestID
         nextRequestID += 1
         var frame = WireClientFrame()
@@ -144,22 +147,17 @@ public actor RelayLink {
         frame.body = body
         return try await withCheckedThrowingContinuation { continuation in
             pending[requestID] = continuation
-            Task { [outbound] in
-                do {
-                    try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
-                } catch {
-                    self.fail(requestID: requestID, error: error)
-                }
-            }
+            // A write that fails closes the channel, and closing fails every pending request.
+            writer.write(frame.encodedBytes)
         }
     }
 
     /// Sends a frame that has no answer (acknowledgements).
     public func post(_ body: WireClientFrame.OneOf_Body) async throws {
-        guard !isClosed, let outbound else { throw RelayError.connectionClosed }
+        guard !isClosed else { throw RelayError.connectionClosed }
         var frame = WireClientFrame()
         frame.body = body
-        try await outbound.write(ByteBuffer(bytes: frame.encodedBytes))
+        writer.write(frame.encodedBytes)
     }
 
     /// Proves possession of `identity` and logs in (or registers the name first).
@@ -194,10 +192,6 @@ public actor RelayLink {
         channel.close(promise: nil)
     }
 
-    private func fail(requestID: UInt64, error: any Error) {
-        pending.removeValue(forKey: requestID)?.resume(throwing: error)
-    }
-
     private func failAll(_ error: any Error) {
         for continuation in pending.values { continuation.resume(throwing: error) }
         pending.removeAll()
@@ -208,7 +202,6 @@ public actor RelayLink {
     private func shutDown() {
         guard !isClosed else { return }
         isClosed = true
-        outbound = nil
         failAll(RelayError.connectionClosed)
         eventSink.yield(.closed)
         eventSink.finish()

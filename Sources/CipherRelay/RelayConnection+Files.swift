@@ -99,7 +99,7 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.blobChunkStored = stored
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     private func handleUploadFinish(_ finish: WireBlobUploadFinish, owner: String, requestID: UInt64) async throws {
@@ -151,7 +151,7 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.blobChunk = chunk
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     private func handleReceived(_ received: WireBlobReceived, username: String, requestID: UInt64) async throws {
@@ -168,7 +168,7 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.done = WireDone()
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     /// The frame around a chunk: the request id, blob id, index and field tags. A chunk of up to
@@ -202,6 +202,6 @@ extension RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.blobUploadStatus = status
-        continuation.yield(frame)
+        sink.send(frame)
     }
 }

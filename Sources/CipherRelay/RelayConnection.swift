@@ -4,11 +4,10 @@ import Foundation
 
 /// One client connection's protocol state (PROTOCOL.md 12): unauthenticated until a valid
 /// Register or Login, then allowed to publish, fetch, send and acknowledge. It takes decoded
-/// bytes in and puts frames on `outbound`; the network adapter carries them. It never looks
+/// bytes in and puts frames on its `RelayFrameSink`; the network adapter carries them. It never looks
 /// inside an envelope.
 public actor RelayConnection {
-    public nonisolated let outbound: AsyncStream<WireServerFrame>
-    let continuation: AsyncStream<WireServerFrame>.Continuation
+    let sink: any RelayFrameSink
     let service: RelayService
     let address: String
     private let nonce: [UInt8]
@@ -24,16 +23,22 @@ public actor RelayConnection {
     /// Blobs this connection is uploading or downloading, so a chunk costs no store lookup
     /// (`RelayConnection+Files.swift`).
     var openBlobs: [[UInt8]: StoredBlob] = [:]
+    private nonisolated let executor: any SerialExecutor
+
+    /// The actor runs on the executor the adapter gives it: the relay gives the event loop of
+    /// the connection's channel, so handling a frame needs no thread switch.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// What the adapter does after a frame.
     public enum Disposition: Sendable, Equatable {
         case keepOpen
-        /// Flush what is on `outbound`, then close.
+        /// Send what was sent to the sink, then close.
         case close
     }
 
-    init(service: RelayService, address: String, nonce: [UInt8]) {
-        (outbound, continuation) = AsyncStream.makeStream(of: WireServerFrame.self)
+    init(service: RelayService, address: String, nonce: [UInt8], sink: any RelayFrameSink, executor: any SerialExecutor) {
+        self.executor = executor
+        self.sink = sink
         self.service = service
         self.address = address
         self.nonce = nonce
@@ -47,7 +52,7 @@ public actor RelayConnection {
         challenge.protocolVersion = 1
         var frame = WireServerFrame()
         frame.challenge = challenge
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     public var authenticatedUsername: String? { username }
@@ -96,7 +101,8 @@ public actor RelayConnection {
             return try await handleSend(envelope, sender: username, requestID: requestID)
         case .acknowledge(let acknowledge):
             guard let username else { return notAuthenticated(requestID) }
-            try await service.store.acknowledge(recipient: username, deliveryIDs: acknowledge.deliveryIds)
+            // The deletion commits with the next batch; nothing here waits for the disk.
+            try service.store.acknowledgeWithoutWaiting(recipient: username, deliveryIDs: acknowledge.deliveryIds)
             for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
@@ -106,7 +112,7 @@ public actor RelayConnection {
             var reply = WireServerFrame()
             reply.requestID = requestID
             reply.pong = WirePong()
-            continuation.yield(reply)
+            sink.send(reply)
             return .keepOpen
         case .blobUploadStart, .blobChunkUpload, .blobUploadFinish, .blobChunkRequest, .blobReceived:
             guard let username else { return notAuthenticated(requestID) }
@@ -196,7 +202,7 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.welcome = welcome
-        continuation.yield(frame)
+        sink.send(frame)
         // Registered before the queue is read, so nothing enqueued in between is missed;
         // pushes meanwhile are deferred by `refill` and sent after the older queued ones.
         deferredPushes = []
@@ -249,7 +255,7 @@ public actor RelayConnection {
         delivery.envelope = Data(envelope.envelope)
         var frame = WireServerFrame()
         frame.delivery = delivery
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
@@ -282,23 +288,23 @@ public actor RelayConnection {
         }
         // The sender's acknowledgement waits for the group commit, off this connection's path,
         // so the next frame is read at once.
-        let continuation = self.continuation
+        let sink = self.sink
         let clientMessageID = send.clientMessageID
-        Task {
+        ticket.whenDurable { outcome in
             var reply = WireServerFrame()
             reply.requestID = requestID
-            do {
-                try await ticket.durable()
+            switch outcome {
+            case .success:
                 var accepted = WireSendAccepted()
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
-            } catch {
+            case .failure:
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"
                 reply.error = failure
             }
-            continuation.yield(reply)
+            sink.send(reply)
         }
         return .keepOpen
     }
@@ -333,7 +339,7 @@ public actor RelayConnection {
             var frame = WireServerFrame()
             frame.requestID = requestID
             frame.done = WireDone()
-            continuation.yield(frame)
+            sink.send(frame)
             if remaining < service.configuration.lowPrekeyThreshold { notifyPrekeysLow(remaining: remaining) }
         } catch is IdentityError {
             send(error: .invalidPrekey, "a prekey is malformed or not signed by this identity", requestID: requestID)
@@ -370,7 +376,7 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.bundle = reply
-        continuation.yield(frame)
+        sink.send(frame)
         return .keepOpen
     }
 
@@ -379,7 +385,7 @@ public actor RelayConnection {
         low.remaining = UInt32(clamping: remaining)
         var frame = WireServerFrame()
         frame.prekeysLow = low
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     // MARK: Lifecycle
@@ -388,7 +394,7 @@ public actor RelayConnection {
     public func goAway() {
         var frame = WireServerFrame()
         frame.goingAway = WireGoingAway()
-        continuation.yield(frame)
+        sink.send(frame)
     }
 
     /// The transport closed: forget the connection.
@@ -396,7 +402,7 @@ public actor RelayConnection {
         guard !closed else { return }
         closed = true
         if let username { service.registry.remove(self, for: username) }
-        continuation.finish()
+        sink.close()
     }
 
     private func notAuthenticated(_ requestID: UInt64) -> Disposition {
@@ -412,7 +418,7 @@ public actor RelayConnection {
     func send(
         error code: WireError.Code, _ message: String, requestID: UInt64, retryAfter: UInt32 = 0, limit: String = ""
     ) {
-        continuation.yield(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
+        sink.send(.relayError(code, message, requestID: requestID, retryAfterMilliseconds: retryAfter, limit: limit))
     }
 }
 

@@ -41,9 +41,13 @@ public final class RelayService: Sendable {
         return true
     }
 
-    /// A new connection from `address`; its first outbound frame is the challenge.
-    public func connect(address: String) -> RelayConnection {
-        RelayConnection(service: self, address: address, nonce: random.bytes(RelayAuthentication.nonceSize))
+    /// A new connection from `address`, whose actor runs on `executor` and whose frames go to
+    /// `sink`; its first frame is the challenge.
+    public func connect(address: String, sink: any RelayFrameSink, executor: any SerialExecutor) -> RelayConnection {
+        RelayConnection(
+            service: self, address: address, nonce: random.bytes(RelayAuthentication.nonceSize), sink: sink,
+            executor: executor
+        )
     }
 
     /// Pushes a queued envelope to every connection of its recipient.

@@ -103,20 +103,46 @@ public enum EnqueueResult: Sendable, Hashable {
 }
 
 /// The outcome of `enqueue`, known as soon as the envelope has its place in the queue, and a
-/// way to wait until that place is on disk. The relay pushes the envelope to an online recipient
-/// at once and acknowledges the sender only after `durable()` returns.
+/// way to learn when that place is on disk. The relay pushes the envelope to an online
+/// recipient at once and acknowledges the sender only once it is durable.
 public struct EnqueueTicket: Sendable {
+    public typealias Completion = @Sendable (Result<Void, any Error>) -> Void
     public let result: EnqueueResult
-    private let waitForCommit: @Sendable () async throws -> Void
+    private let notify: @Sendable (@escaping Completion) -> Void
 
+    /// For stores whose commit is awaited: `waitForCommit` returns once it is durable.
     public init(result: EnqueueResult, waitForCommit: @escaping @Sendable () async throws -> Void) {
         self.result = result
-        self.waitForCommit = waitForCommit
+        notify = { completion in
+            Task { completion(await Result(catching: { try await waitForCommit() })) }
+        }
     }
 
-    /// Returns once the commit holding this envelope is durable (at once for a duplicate).
+    /// For stores that call back when their commit finishes: `notifyWhenDurable` calls the
+    /// completion it is given exactly once, with the commit's outcome. No task is made per
+    /// envelope, which matters on a relay's per-message path.
+    public init(result: EnqueueResult, notifyWhenDurable: @escaping @Sendable (@escaping Completion) -> Void) {
+        self.result = result
+        notify = notifyWhenDurable
+    }
+
+    /// Calls `completion` once the commit holding this envelope is durable (at once for a
+    /// duplicate already on disk), or with the error that kept it from being stored.
+    public func whenDurable(_ completion: @escaping Completion) {
+        notify(completion)
+    }
+
+    /// Returns once the commit holding this envelope is durable.
     public func durable() async throws {
-        try await waitForCommit()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            notify { continuation.resume(with: $0) }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
 
@@ -129,9 +155,20 @@ public protocol QueueStore: Sendable {
     func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope]
     /// Deletes acknowledged envelopes; ids that are not the recipient's are ignored.
     func acknowledge(recipient: String, deliveryIDs: [UInt64]) async throws
+    /// Starts deleting acknowledged envelopes without waiting for the deletion to be durable:
+    /// a lost deletion only repeats a delivery, which the recipient drops by message id. From
+    /// the call on, `pending` leaves them out. The relay calls this on its per-message path.
+    func acknowledgeWithoutWaiting(recipient: String, deliveryIDs: [UInt64]) throws
     /// Deletes envelopes accepted before `cutoff`; returns how many.
     func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int
     func queuedCount(for recipient: String) async throws -> Int
+}
+
+extension QueueStore {
+    /// For stores without a cheaper way: deletes in a task of its own.
+    public func acknowledgeWithoutWaiting(recipient: String, deliveryIDs: [UInt64]) throws {
+        Task { try await acknowledge(recipient: recipient, deliveryIDs: deliveryIDs) }
+    }
 }
 
 /// Everything the relay stores.

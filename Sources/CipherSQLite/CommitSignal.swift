@@ -1,28 +1,36 @@
 import Synchronization
 
-/// Fired once when the transaction holding a batch of envelopes has committed or failed;
-/// every `EnqueueTicket` of the batch waits on it.
+/// Fired once when the transaction holding a batch (envelopes and deletions) has committed or
+/// failed; every `EnqueueTicket` of the batch is completed by it.
 final class CommitSignal: Sendable {
+    typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+
     private enum State {
-        case waiting([CheckedContinuation<Void, any Error>])
+        case waiting([Completion])
         case finished(Result<Void, any Error>)
     }
 
     private let state = Mutex(State.waiting([]))
 
+    /// Calls `completion` with the outcome once the batch is settled (at once if it is).
+    func notify(_ completion: @escaping Completion) {
+        let outcome: Result<Void, any Error>? = state.withLock { state in
+            switch state {
+            case .waiting(var waiters):
+                state = .waiting([])  // drops the second reference, so the append is in place
+                waiters.append(completion)
+                state = .waiting(waiters)
+                return nil
+            case .finished(let outcome):
+                return outcome
+            }
+        }
+        if let outcome { completion(outcome) }
+    }
+
     func wait() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let outcome: Result<Void, any Error>? = state.withLock { state in
-                switch state {
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    state = .waiting(waiters)
-                    return nil
-                case .finished(let outcome):
-                    return outcome
-                }
-            }
-            if let outcome { continuation.resume(with: outcome) }
+            notify { continuation.resume(with: $0) }
         }
     }
 
@@ -33,11 +41,11 @@ final class CommitSignal: Sendable {
     }
 
     func finish(_ outcome: Result<Void, any Error>) {
-        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+        let waiters: [Completion] = state.withLock { state in
             guard case .waiting(let waiters) = state else { return [] }
             state = .finished(outcome)
             return waiters
         }
-        for waiter in waiters { waiter.resume(with: outcome) }
+        for waiter in waiters { waiter(outcome) }
     }
 }

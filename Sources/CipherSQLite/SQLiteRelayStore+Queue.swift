@@ -14,12 +14,21 @@ import GRDB
 extension SQLiteRelayStore {
     public func enqueue(_ envelope: NewEnvelope, quota: Int) throws -> EnqueueTicket {
         let key = GroupCommitState.EnvelopeKey(envelope)
+        // Most envelopes are new: when the filter of committed keys rules a match out, the
+        // decision needs no read at all.
+        var acceptance: EnqueueDecision? = try groupCommit.withLock { state in
+            guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
+            if let existing = state.uncommittedEnvelope(matching: key) {
+                return .duplicate(existing, pendingCommit: state.latestSignal)
+            }
+            guard !state.mayBeCommitted(key) else { return nil }
+            return .accepted(state.accept(envelope, quota: quota))
+        }
         // The committed lookup runs outside the lock: it may wait for a free reader connection,
         // and holding the lock meanwhile let the queue writer and every other sender block
         // behind it until the relay stalled (with two cores, the whole cooperative pool). A
         // batch that settles between the lookup and the lock could hide an original that just
         // left `uncommitted`, so the decision is retried when one did.
-        var acceptance: EnqueueDecision?
         for _ in 0..<Self.enqueueAttempts where acceptance == nil {
             let settledBefore = try groupCommit.withLock { state in
                 guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
@@ -41,70 +50,78 @@ extension SQLiteRelayStore {
         guard let acceptance else { throw SQLiteRelayStoreError.busy }
         switch acceptance {
         case .duplicate(let existing, let pendingCommit):
-            return EnqueueTicket(result: .duplicate(existing)) { try await pendingCommit?.wait() }
+            return EnqueueTicket(result: .duplicate(existing)) { completion in
+                if let pendingCommit { pendingCommit.notify(completion) } else { completion(.success(())) }
+            }
         case .accepted(.quotaExceeded(let quota)):
-            return EnqueueTicket(result: .quotaExceeded(quota: quota)) {}
+            return EnqueueTicket(result: .quotaExceeded(quota: quota)) { completion in completion(.success(())) }
         case .accepted(.stored(let stored, let signal, let startsBatch)):
-            if startsBatch { queueWriter.async { self.flushOpenBatch() } }
-            return EnqueueTicket(result: .stored(stored)) { try await signal.wait() }
+            if startsBatch { scheduleFlush() }
+            return EnqueueTicket(result: .stored(stored)) { completion in signal.notify(completion) }
         }
     }
 
     /// Waits until every envelope enqueued before the call has been committed (or its batch
     /// failed), then reads: a relay that hands an envelope to its recipient from here hands
-    /// out only what is on disk, and still sees everything enqueued before.
+    /// out only what is on disk, and still sees everything enqueued before. Envelopes whose
+    /// acknowledgement is not yet committed are left out.
     public func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope] {
         guard limit > 0 else { return [] }
         await earlierEnqueuesSettled()
+        let deleted = groupCommit.withLock { $0.uncommittedDeletions }
         return try await pool.read { db in
-            try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
                     SELECT delivery_id, sender, recipient, client_message_id, accepted_at, envelope FROM queue
                     WHERE recipient = ? AND delivery_id > ? ORDER BY delivery_id LIMIT ?
                     """),
-                arguments: [recipient, Int64(sqlite: afterID), limit]
-            ).map(QueuedEnvelope.init(row:))
+                arguments: [recipient, Int64(sqlite: afterID), limit + deleted.count]
+            )
+            var envelopes: [QueuedEnvelope] = []
+            while envelopes.count < limit, let row = try rows.next() {
+                let envelope = QueuedEnvelope(row: row)
+                if !deleted.contains(envelope.deliveryID) { envelopes.append(envelope) }
+            }
+            return envelopes
         }
     }
 
+    /// Adds the deletions to the open batch, to commit with the next batch of envelopes (one
+    /// disk sync for both), and waits for that commit.
     public func acknowledge(recipient: String, deliveryIDs: [UInt64]) async throws {
-        let deliveryIDs = Set(deliveryIDs)
-        guard !deliveryIDs.isEmpty else { return }
-        try await onQueueWriter {
-            // An envelope may be acknowledged before its batch was written (it is pushed to
-            // the recipient at once), so the delete runs in the open batch's transaction,
-            // after its inserts: one commit (one disk sync) for both instead of two.
-            let removed = try self.flushOpenBatch(alsoWriting: { db in
-                let delete = try db.cachedStatement(sql: "DELETE FROM queue WHERE recipient = ? AND delivery_id = ?")
-                var removed = 0
-                for deliveryID in deliveryIDs {
-                    try delete.execute(arguments: [recipient, Int64(sqlite: deliveryID)])
-                    removed += db.changesCount
-                }
-                return removed
-            })
-            self.groupCommit.withLock { $0.removeQueued(removed, for: recipient) }
+        try await requestDeletions(recipient: recipient, deliveryIDs: deliveryIDs)?.wait()
+    }
+
+    /// Adds the deletions to the open batch and returns at once; `pending` leaves them out
+    /// from now on.
+    public func acknowledgeWithoutWaiting(recipient: String, deliveryIDs: [UInt64]) throws {
+        _ = try requestDeletions(recipient: recipient, deliveryIDs: deliveryIDs)
+    }
+
+    /// The signal of the batch that will settle the deletions, nil when there are none.
+    private func requestDeletions(recipient: String, deliveryIDs: [UInt64]) throws -> CommitSignal? {
+        guard !deliveryIDs.isEmpty else { return nil }
+        let (startsBatch, signal) = try groupCommit.withLock { state in
+            guard !state.isClosed else { throw SQLiteRelayStoreError.closed }
+            let startsBatch = state.requestDeletions(recipient: recipient, deliveryIDs: Set(deliveryIDs))
+            return (startsBatch, state.latestSignal)
         }
+        if startsBatch { scheduleFlush() }
+        return signal
     }
 
     public func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int {
         let cutoff = Int64(sqlite: cutoffMilliseconds)
         return try await onQueueWriter {
             self.flushOpenBatch()
-            let removedPerRecipient = try self.pool.write { db in
-                var removed: [String: Int] = [:]
-                let counts = try Row.fetchCursor(
-                    db, sql: "SELECT recipient, count(*) AS expired FROM queue WHERE accepted_at < ? GROUP BY recipient",
+            let expired = try self.pool.write { db in
+                try Row.fetchAll(
+                    db, sql: "DELETE FROM queue WHERE accepted_at < ? RETURNING recipient, sender, client_message_id",
                     arguments: [cutoff]
-                )
-                while let row = try counts.next() { removed[row["recipient"]] = row["expired"] }
-                try db.execute(sql: "DELETE FROM queue WHERE accepted_at < ?", arguments: [cutoff])
-                return removed
+                ).map(GroupCommitState.EnvelopeKey.init(row:))
             }
-            self.groupCommit.withLock { state in
-                for (recipient, count) in removedPerRecipient { state.removeQueued(count, for: recipient) }
-            }
-            return removedPerRecipient.values.reduce(0, +)
+            self.groupCommit.withLock { $0.removeCommitted(expired) }
+            return expired.count
         }
     }
 
@@ -114,20 +131,15 @@ extension SQLiteRelayStore {
         groupCommit.withLock { $0.queuedCount(for: recipient) }
     }
 
-    /// Writes the open batch, if any, in one transaction, then wakes everyone waiting on it.
-    /// Runs only on the queue writer.
-    func flushOpenBatch() {
-        guard groupCommit.withLock({ $0.hasOpenBatch }) else { return }
-        _ = try? flushOpenBatch { _ in () }
+    private func scheduleFlush() {
+        queueWriter.async { self.flushOpenBatch() }
     }
 
-    /// Writes the open batch and then runs `alsoWrite` in the same transaction (alone when no
-    /// batch is open); wakes the batch's waiters with the transaction's outcome. Runs only on
-    /// the queue writer.
-    func flushOpenBatch<T>(alsoWriting alsoWrite: (Database) throws -> T) throws -> T {
-        guard let batch = groupCommit.withLock({ $0.takeOpenBatch() }) else {
-            return try pool.write { db in try alsoWrite(db) }
-        }
+    /// Writes the open batch, if any, in one transaction: its envelopes, then its deletions
+    /// (an envelope may be acknowledged before its batch is written, since it is pushed to the
+    /// recipient at once), then wakes everyone waiting on it. Runs only on the queue writer.
+    func flushOpenBatch() {
+        guard let batch = groupCommit.withLock({ $0.takeOpenBatch() }) else { return }
         let outcome = Result {
             try pool.write { db in
                 let insert = try db.cachedStatement(
@@ -140,13 +152,25 @@ extension SQLiteRelayStore {
                         Data(sqlite: envelope.envelope),
                     ])
                 }
-                try Self.reserveDeliveryIDs(through: batch.highestAssignedID + Self.deliveryIDReserve, db)
-                return try alsoWrite(db)
+                if !batch.envelopes.isEmpty {
+                    try Self.reserveDeliveryIDs(through: batch.highestAssignedID + Self.deliveryIDReserve, db)
+                }
+                let delete = try db.cachedStatement(
+                    sql: "DELETE FROM queue WHERE recipient = ? AND delivery_id = ? RETURNING recipient, sender, client_message_id"
+                )
+                var deletedKeys: [GroupCommitState.EnvelopeKey] = []
+                for deletion in batch.deletions {
+                    if let row = try Row.fetchOne(delete, arguments: [deletion.recipient, Int64(sqlite: deletion.deliveryID)]) {
+                        deletedKeys.append(GroupCommitState.EnvelopeKey(row: row))
+                    }
+                }
+                return deletedKeys
             }
         }
-        groupCommit.withLock { $0.finish(batch, committed: (try? outcome.get()) != nil) }
+        groupCommit.withLock {
+            $0.finish(batch, committed: (try? outcome.get()) != nil, deletedKeys: (try? outcome.get()) ?? [])
+        }
         batch.signal.finish(outcome.map { _ in () })
-        return try outcome.get()
     }
 
     private func earlierEnqueuesSettled() async {
@@ -165,6 +189,15 @@ extension SQLiteRelayStore {
                 arguments: [key.recipient, key.sender, Data(sqlite: key.clientMessageID)]
             ).map(QueuedEnvelope.init(row:))
         }
+    }
+}
+
+extension GroupCommitState.EnvelopeKey {
+    init(row: Row) {
+        self.init(
+            recipient: row["recipient"], sender: row["sender"],
+            clientMessageID: [UInt8]((row["client_message_id"] as Data))
+        )
     }
 }
 

@@ -43,8 +43,8 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
 
     let pool: DatabasePool
     let groupCommit: Mutex<GroupCommitState>
-    /// The serial writer for the queue: batches of envelopes, acknowledgements and expiry
-    /// run here one after another, in the order they were scheduled.
+    /// The serial writer for the queue: batches of envelopes and deletions, and expiry run
+    /// here one after another, in the order they were scheduled.
     let queueWriter = DispatchQueue(label: "CipherSQLite.queueWriter")
 
     /// Opens the database at `path`, creating it if needed, and brings its schema up to date.
@@ -113,12 +113,9 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
         let nextDeliveryID = UInt64(sqlite: max(highestStored, highestReserved)) + 1
         try reserveDeliveryIDs(through: nextDeliveryID - 1 + deliveryIDReserve, db)
 
-        var queuedCounts: [String: Int] = [:]
-        let counts = try Row.fetchCursor(db, sql: "SELECT recipient, count(*) AS queued FROM queue GROUP BY recipient")
-        while let row = try counts.next() {
-            queuedCounts[row["recipient"]] = row["queued"]
-        }
-        return GroupCommitState(nextDeliveryID: nextDeliveryID, queuedCounts: queuedCounts)
+        let queuedKeys = try Row.fetchAll(db, sql: "SELECT recipient, sender, client_message_id FROM queue")
+            .map(GroupCommitState.EnvelopeKey.init(row:))
+        return GroupCommitState(nextDeliveryID: nextDeliveryID, queuedKeys: queuedKeys)
     }
 
     static let queueTable = "queue"

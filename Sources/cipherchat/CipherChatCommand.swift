@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct CipherChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cipherchat",

@@ -90,6 +90,28 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
+    @Test("acknowledged without waiting: never pending again, deleted for good once closed")
+    func acknowledgeWithoutWaiting() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        var store = try SQLiteRelayStore(path: file.path)
+        var queued: [QueuedEnvelope] = []
+        for clientID in UInt8(0)..<3 {
+            queued.append(try #require(try await store.enqueueDurably(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID)).envelope))
+        }
+        try store.acknowledgeWithoutWaiting(recipient: "bob", deliveryIDs: [queued[0].deliveryID, queued[1].deliveryID])
+        #expect(try await store.pending(for: "bob", after: 0, limit: 10) == [queued[2]])
+        #expect(try await store.pending(for: "bob", after: 0, limit: 1) == [queued[2]])
+        try await store.close()
+
+        store = try SQLiteRelayStore(path: file.path)
+        #expect(try await store.pending(for: "bob", after: 0, limit: 10) == [queued[2]])
+        #expect(try await store.queuedCount(for: "bob") == 1)
+        // Deleted keys no longer count as duplicates.
+        #expect(try await store.enqueueDurably(Fixtures.envelope(from: "alice", to: "bob", clientID: 0)).envelope != nil)
+        try await store.close()
+    }
+
     @Test("one-time prekeys are handed out lowest id first, whatever order they were added in")
     func lowestOneTimePrekeyFirst() async throws {
         let file = TemporaryDatabaseFile()

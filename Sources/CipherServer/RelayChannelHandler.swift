@@ -1,0 +1,161 @@
+import CipherNIO
+import CipherRelay
+import CipherWire
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// What every connection's handler shares.
+struct RelayChannelContext: Sendable {
+    let service: RelayService
+    let limiter: ConnectionLimiter
+    let authenticationTimeout: TimeAmount
+    let logger: Logger
+    let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
+}
+
+/// One client connection, on its channel's event loop: admits it, hands its frames in order to
+/// its `RelayConnection` (an actor on the same loop), and closes it when the protocol says so.
+///
+/// No task exists while the client is idle. Frames that arrive are queued, and a task started
+/// on the loop handles them one after another and ends when the queue is empty; so a burst of
+/// frames shares one task, and an idle connection costs its TLS state and a few small objects.
+/// While the queue is long the handler stops reading, so a fast client cannot make it grow.
+final class RelayChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+
+    /// Reading pauses at this many queued frames and resumes once they are handled.
+    static let maxQueuedFrames = 64
+    /// How long a refused client has to read why before the relay hangs up.
+    static let refusalGrace = TimeAmount.milliseconds(500)
+
+    private let shared: RelayChannelContext
+    private var connection: RelayConnection?
+    private var address = "unknown"
+    private var admitted = false
+    private var refusedLimit: String?
+    private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
+    private var draining = false
+    private var readingPaused = false
+    private var loginTimer: Scheduled<Void>?
+
+    init(shared: RelayChannelContext) {
+        self.shared = shared
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        address = channel.remoteAddress?.ipAddress ?? "unknown"
+        switch shared.limiter.admit(address: address) {
+        case .refused(let limit):
+            shared.service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
+            // The error frame is written once the TLS handshake completes (see below).
+            refusedLimit = limit
+        case .admitted:
+            admitted = true
+            let connection = shared.service.connect(
+                address: address, sink: ChannelFrameSink(channel: channel), executor: channel.eventLoop.executor
+            )
+            self.connection = connection
+            loginTimer = channel.eventLoop.scheduleTask(in: shared.authenticationTimeout) {
+                Task { if await connection.authenticatedUsername == nil { channel.close(promise: nil) } }
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A refused client hears why only after the handshake: NIOSSL completes a write made
+        // before it once buffered, and closing then would cut the handshake short.
+        if let limit = refusedLimit, let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            let frame = WireServerFrame.relayError(
+                .tooManyConnections, "the relay has too many connections", retryAfterMilliseconds: 5000, limit: limit
+            )
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: frame.encodedBytes)), promise: nil)
+            // Closing at once, with the client's last TLS records unread, can reset the
+            // connection and lose the frame: give the client a moment to hang up first.
+            let channel = context.channel
+            channel.eventLoop.scheduleTask(in: Self.refusalGrace) { channel.close(promise: nil) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard connection != nil else { return }
+        queued.append(unwrapInboundIn(data))
+        if queued.count >= Self.maxQueuedFrames, !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+        guard !draining else { return }
+        draining = true
+        startDraining(channel: context.channel)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        loginTimer?.cancel()
+        loginTimer = nil
+        queued.removeAll()
+        if admitted {
+            admitted = false
+            shared.limiter.release(address: address)
+        }
+        if let connection {
+            self.connection = nil
+            Task { await connection.close() }
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        shared.logger.debug("connection ended", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// Handles queued frames in order in a task on this loop until none is left.
+    private func startDraining(channel: any Channel) {
+        guard let connection else { return }
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        let executor = shared.taskExecutors[ObjectIdentifier(channel.eventLoop)]
+        Task(executorPreference: executor) {
+            while let frame = handler.value.nextFrame(channel: channel) {
+                let keepOpen: Bool
+                switch frame {
+                case .frame(let buffer):
+                    keepOpen = await connection.receive(Array(buffer.readableBytesView)) == .keepOpen
+                case .tooLarge:
+                    await connection.frameTooLarge()
+                    keepOpen = false
+                }
+                guard keepOpen, await !connection.isClosed else {
+                    await connection.close()
+                    handler.value.stopReading()
+                    return
+                }
+                if handler.value.loginTimer != nil, await connection.authenticatedUsername != nil {
+                    handler.value.loginTimer?.cancel()
+                    handler.value.loginTimer = nil
+                }
+            }
+        }
+    }
+
+    /// The next queued frame, or nil (and draining ends) when there is none.
+    private func nextFrame(channel: any Channel) -> InboundFrame? {
+        guard connection != nil, let frame = queued.popFirst() else {
+            draining = false
+            if readingPaused {
+                readingPaused = false
+                channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            }
+            return nil
+        }
+        return frame
+    }
+
+    private func stopReading() {
+        queued.removeAll()
+        draining = false
+    }
+}
