@@ -8,19 +8,37 @@ import Foundation
 /// them through a socket to disk with no TLS, no cipher, no relay).
 enum FileBenchBaselines {
     /// `openssl speed -elapsed -mr -seconds S -evp aes-256-gcm -bytes B`, in bytes per second;
-    /// nil when openssl is not installed.
-    static func openSSLAESGCM(bytes: Int, seconds: Int) -> Double? {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = ["openssl", "speed", "-elapsed", "-mr", "-seconds", "\(seconds)", "-evp", "aes-256-gcm", "-bytes", "\(bytes)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+    /// nil when openssl cannot be run. Spawned directly rather than with Foundation's `Process`:
+    /// the child must start with no signal blocked, since openssl's timer is SIGALRM, and a
+    /// thread of this process has it blocked.
+    static func openSSLAESGCM(bytes: Int, seconds: Int, outputPath: String) -> Double? {
+        let arguments = ["openssl", "speed", "-elapsed", "-mr", "-seconds", "\(seconds)", "-evp", "aes-256-gcm", "-bytes", "\(bytes)"]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var alarm = sigset_t()
+        sigemptyset(&alarm)
+        sigaddset(&alarm, SIGALRM)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &alarm)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, "openssl", &actions, &attributes, &argv, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        defer { unlink(outputPath) }
+        guard let output = try? String(contentsOfFile: outputPath, encoding: .utf8) else { return nil }
         // Machine-readable lines: "+F:N:aes-256-gcm:BYTES_PER_SECOND_FOR_SIZE".
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("+F:") {
+        for line in output.split(separator: "\n") where line.hasPrefix("+F:") {
             if let last = line.split(separator: ":").last, let value = Double(last) { return value }
         }
         return nil

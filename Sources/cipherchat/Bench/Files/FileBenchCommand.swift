@@ -56,7 +56,7 @@ struct FileBenchCommand: AsyncParsableCommand {
         let bytes = mebibytes << 20
 
         progress("baselines: openssl speed -evp aes-256-gcm (256 KiB), loopback copy to disk")
-        let openSSL = FileBenchBaselines.openSSLAESGCM(bytes: FileBenchReport.chunkSize, seconds: quick ? 1 : 3)
+        let openSSL = FileBenchBaselines.openSSLAESGCM(bytes: FileBenchReport.chunkSize, seconds: quick ? 1 : 3, outputPath: base + "/openssl.txt")
         var copies = SampleSet()
         for _ in 0..<runCount {
             copies.append(.seconds(try FileBenchBaselines.loopbackCopy(source: source, destination: base + "/copy.bin")))
