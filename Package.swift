@@ -6,6 +6,7 @@ import PackageDescription
 //   CipherCore    keys, handshake, ratchet, sender keys, file STREAM: pure, no I/O
 //   CipherRelay   relay logic over storage protocols: accounts, prekeys, queues, limits; no NIO
 //   CipherSQLite  the durable RelayStore on SQLite (GRDB), with group commit of queued envelopes
+//   CipherPostgres the RelayStore on PostgreSQL (postgres-nio), shared by several relay instances
 //   CipherNIO     adapter: length-prefixed framing, TLS 1.3 configuration, certificates
 //   CipherServer  the relay server: wires sockets, TLS, the store and the logs to CipherRelay
 //   CipherClient  the client library: relay link, sessions, contacts, the sealed local store
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
     ],
     targets: [
         .target(
@@ -53,6 +57,16 @@ let package = Package(
             dependencies: ["CipherRelay", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
+            name: "CipherPostgres",
+            dependencies: [
+                "CipherRelay",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "CipherNIO",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -74,7 +88,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -108,10 +125,12 @@ let package = Package(
                 "CipherServer",
                 "CipherRelay",
                 "CipherSQLite",
+                "CipherPostgres",
                 "CipherNIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,6 +142,7 @@ let package = Package(
                 "CipherClient",
                 "CipherCore",
                 "CipherNIO",
+                "CipherPostgres",
                 "CipherRelay",
                 "CipherServer",
                 "CipherSQLite",
@@ -130,6 +150,7 @@ let package = Package(
                 "CipherWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -148,7 +169,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CipherRelayTests",
-            dependencies: ["CipherRelay", "CipherSQLite", "CipherTesting", "CipherCore"]
+            dependencies: [
+                "CipherRelay", "CipherSQLite", "CipherPostgres", "CipherTesting", "CipherCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "CipherChatUITests",

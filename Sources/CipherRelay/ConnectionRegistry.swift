@@ -27,6 +27,11 @@ public final class ConnectionRegistry: Sendable {
         connections.withLock { $0.values.flatMap(\.values) }
     }
 
+    /// The users with at least one connection here.
+    public var onlineUsernames: [String] {
+        connections.withLock { Array($0.keys) }
+    }
+
     public var onlineUserCount: Int {
         connections.withLock { $0.count }
     }

@@ -31,6 +31,9 @@ public struct RelayConfiguration: Sendable {
     public var blobTTLSeconds: UInt64 = 7 * 86_400
     /// Recipients one blob may name (a room's members).
     public var maxBlobRecipients = 1_000
+    /// With a store shared by several instances: how often each instance looks in the stored
+    /// queue for envelopes another queued for its clients, in case a wake-up was lost.
+    public var sharedQueuePollInterval = Duration.seconds(1)
 
     public init() {}
 }

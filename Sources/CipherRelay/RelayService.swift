@@ -10,6 +10,8 @@ public final class RelayService: Sendable {
     public let securityLog: any SecurityLog
     /// Where uploaded files' encrypted chunks live (PROTOCOL.md 12.8).
     public let blobChunks: any BlobChunkStorage
+    /// Where counts for monitoring go.
+    public let observer: any RelayObserver
     let clock: any RelayClock
     let random: any RandomSource
     /// SHA-256 of the relay's TLS certificate: bound into every authentication signature.
@@ -18,10 +20,12 @@ public final class RelayService: Sendable {
     public init(
         store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,
         clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8],
+        observer: any RelayObserver = SilentRelayObserver(),
         blobChunks: any BlobChunkStorage = InMemoryBlobChunks()
     ) {
         self.blobChunks = blobChunks
         self.store = store
+        self.observer = observer
         self.configuration = configuration
         self.securityLog = securityLog
         self.clock = clock
@@ -57,6 +61,15 @@ public final class RelayService: Sendable {
         }
     }
 
+    /// Prompts the connections of `username` here to send what the stored queue holds for
+    /// them and they have not sent: another instance queued it. With `queuedCount` (from a
+    /// poll), connections that have that many deliveries in flight already skip the read.
+    func deliverQueued(to username: String, queuedCount: Int? = nil) async {
+        for connection in registry.connections(of: username) {
+            await connection.deliverQueued(queuedCount: queuedCount)
+        }
+    }
+
     func notifyPrekeysLow(username: String, remaining: Int) async {
         for connection in registry.connections(of: username) {
             await connection.notifyPrekeysLow(remaining: remaining)
@@ -67,11 +80,19 @@ public final class RelayService: Sendable {
     public func expireQueues() async throws -> Int {
         let ttl = configuration.queueTTLSeconds * 1000
         let now = clock.wallMilliseconds
-        return try await store.expire(acceptedBefore: now > ttl ? now - ttl : 0)
+        let expired = try await store.expire(acceptedBefore: now > ttl ? now - ttl : 0)
+        if expired > 0 { observer.envelopesExpired(count: expired) }
+        return expired
     }
+
+    /// Set by `announceShutdown`: a client that logs in after it is told at once to go away.
+    private let shuttingDown = Atomic<Bool>(false)
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
 
     /// Tells every connected client the relay is going away, so they reconnect elsewhere.
     public func announceShutdown() async {
+        shuttingDown.store(true, ordering: .relaxed)
         for connection in registry.all() {
             await connection.goAway()
         }

@@ -172,6 +172,6 @@ extension QueueStore {
 }
 
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, BlobStore {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics, BlobStore {
     func close() async throws
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// What every connection's handler shares.
 struct RelayChannelContext: Sendable {
@@ -13,6 +14,24 @@ struct RelayChannelContext: Sendable {
     let authenticationTimeout: TimeAmount
     let logger: Logger
     let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
+    let open: OpenChannels
+}
+
+/// The client channels open now, so that a relay stopping can close those still open after
+/// the grace period.
+final class OpenChannels: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func remove(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = nil } }
+    var count: Int { channels.withLock { $0.count } }
+
+    /// Closes every open channel; returns how many there were.
+    func closeAll() -> Int {
+        let open = channels.withLock { $0.values }
+        for channel in open { channel.close(promise: nil) }
+        return open.count
+    }
 }
 
 /// One client connection, on its channel's event loop: admits it, hands its frames in order to
@@ -46,10 +65,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
+        shared.open.add(channel)
         address = channel.remoteAddress?.ipAddress ?? "unknown"
         switch shared.limiter.admit(address: address) {
         case .refused(let limit):
             shared.service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
+            if let limit = RelayLimit(rawValue: limit) { shared.service.observer.limitHit(limit) }
             // The error frame is written once the TLS handshake completes (see below).
             refusedLimit = limit
         case .admitted:
@@ -94,6 +115,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        shared.open.remove(context.channel)
         loginTimer?.cancel()
         loginTimer = nil
         queued.removeAll()

@@ -56,11 +56,6 @@ final class RelayProcess {
         process?.signal(SIGKILL)
     }
 
-    /// The running relay's process id, to watch its memory.
-    var processIdentifier: Int32? {
-        process?.processIdentifier
-    }
-
     /// The endpoint of the running relay (a harness failure when it is not running).
     func requireEndpoint() throws -> RelayEndpoint {
         guard let endpoint else { throw HarnessError("the relay is not running") }
@@ -90,6 +85,16 @@ final class RelayProcess {
         }
         try await end(with: SIGKILL)
         throw HarnessError("the relay did not stop within \(timeout) of SIGTERM and was killed")
+    }
+
+    /// What the running relay has printed on standard output so far (its ready lines).
+    var standardOutput: String {
+        process?.readStandardOutput() ?? ""
+    }
+
+    /// The running relay's process, to signal it directly.
+    var processIdentifier: Int32? {
+        process?.processIdentifier
     }
 
     /// Everything the relay printed, over all its starts.
@@ -134,7 +139,8 @@ final class RelayProcess {
         logFiles += [output, error]
         return try ChildProcess(
             executable: CipherBinary.url(),
-            arguments: ["server", "--port", "\(port)", "--data", dataDirectory.path] + extraArguments,
+            // The monitoring listener on a free port too: tests run relays side by side.
+            arguments: ["server", "--port", "\(port)", "--data", dataDirectory.path, "--metrics-port", "0"] + extraArguments,
             environment: CipherBinary.environment(), standardOutput: output, standardError: error
         )
     }

@@ -1,12 +1,15 @@
+import CipherPostgres
 import CipherRelay
 import CipherSQLite
+import CipherTesting
 import Foundation
+import Logging
 
 /// One way to make a fresh, empty `RelayStore`: the contract suite runs every test once per
 /// factory in `all`, so each backend is held to the same behaviour.
 struct StoreFactory: Sendable, CustomStringConvertible {
     let description: String
-    private let make: @Sendable () throws -> (store: any RelayStore, cleanUp: @Sendable () -> Void)
+    private let make: @Sendable () async throws -> (store: any RelayStore, cleanUp: @Sendable () -> Void)
 
     static let inMemory = StoreFactory(description: "in-memory") { (InMemoryRelayStore(), {}) }
 
@@ -15,11 +18,17 @@ struct StoreFactory: Sendable, CustomStringConvertible {
         return (try SQLiteRelayStore(path: file.path), { file.remove() })
     }
 
-    static let all = [inMemory, sqlite]
+    /// A new database in the test process's PostgreSQL cluster (`PostgresCluster.shared()`).
+    static let postgres = StoreFactory(description: "PostgreSQL") {
+        let url = try PostgresCluster.shared().createDatabase()
+        return (try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet), {})
+    }
+
+    static let all = [inMemory, sqlite, postgres]
 
     /// Runs `body` with a fresh store, then closes the store and removes what it left behind.
     func withStore(_ body: (any RelayStore) async throws -> Void) async throws {
-        let (store, cleanUp) = try make()
+        let (store, cleanUp) = try await make()
         defer { cleanUp() }
         do {
             try await body(store)
@@ -41,5 +50,14 @@ struct TemporaryDatabaseFile: Sendable {
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: path + suffix)
         }
+    }
+}
+
+extension Logger {
+    /// A logger that prints only errors: the store logs its migrations at info.
+    static var quiet: Logger {
+        var logger = Logger(label: "cipherchat.test")
+        logger.logLevel = .error
+        return logger
     }
 }

@@ -53,10 +53,32 @@ struct RelayBenchCommand: AsyncParsableCommand {
     @Option(help: "Idle connections to hold (default 10000; 1000 with --quick).")
     var connections: Int?
 
+    @Option(help: ArgumentHelp(
+        "Run the throughput section's relays on this PostgreSQL database instead of SQLite (users are made with fresh names).",
+        valueName: "postgres://USER@HOST:PORT/DATABASE?sslmode=disable"
+    ))
+    var postgres: String?
+
+    @Option(help: "Relays for the throughput section: 1, or 2 on --postgres behind HAProxy (each pair's sender and receiver on different relays).")
+    var instances = 1
+
+    @Option(help: "The HAProxy executable, for --instances 2.")
+    var haproxy = "/usr/sbin/haproxy"
+
     func validate() throws {
         guard pairs.allSatisfy({ (1...200).contains($0) }) else { throw ValidationError("--pairs takes 1 to 200") }
         guard (1...256).contains(inFlight) else { throw ValidationError("--in-flight takes 1 to 256") }
         if let connections, !(1...15_000).contains(connections) { throw ValidationError("--connections takes 1 to 15000") }
+        guard (1...2).contains(instances) else { throw ValidationError("--instances takes 1 or 2") }
+        if instances == 2, postgres == nil { throw ValidationError("--instances 2 needs --postgres: the relays share its database") }
+    }
+
+    private var deployment: RelayDeployment.Kind {
+        switch (postgres, instances) {
+        case (let url?, 2): .postgresBehindHAProxy(url: url, haproxy: haproxy)
+        case (let url?, _): .postgres(url: url)
+        case (nil, _): .sqlite
+        }
     }
 
     func run() async throws {
@@ -98,17 +120,21 @@ struct RelayBenchCommand: AsyncParsableCommand {
         }
         if selected.contains(.throughput), let parties {
             var figures: [ThroughputFigure] = []
+            // A database outlives the run: names there must be new (a name stays bound to its
+            // identity, and each run generates new identities).
+            let namePrefix = postgres == nil ? "" : String(UUID().uuidString.lowercased().prefix(8))
             for (index, count) in pairs.enumerated() {
-                progress("throughput with \(count) pair(s)")
-                // A fresh relay for each pair count: one run's leftovers never slow the next.
-                let relay = try RelayChildProcess.start(in: base + "/throughput-relay-\(index)")
+                progress("throughput with \(count) pair(s), \(deployment)")
+                // Fresh relays for each pair count: one run's leftovers never slow the next.
+                let relay = try RelayDeployment.start(deployment, in: base + "/throughput-relay-\(index)")
                 defer { relay.stop() }
                 figures.append(try await RelayThroughputBench.run(
                     relay: relay, parties: parties, pairs: count, inFlight: inFlight,
-                    warmUp: .milliseconds(quick ? 500 : 1_500), window: .seconds(quick ? 2 : 6), runID: String(index)
+                    warmUp: .milliseconds(quick ? 500 : 1_500), window: .seconds(quick ? 2 : 6), runID: namePrefix + String(index)
                 ))
             }
             report.throughput = figures
+            report.deployment = deployment.description
         }
         if selected.contains(.idle), let parties {
             let relay = try RelayChildProcess.start(in: base + "/idle-relay")

@@ -12,6 +12,8 @@ struct RelayBenchReport: Codable, Sendable {
     var syncedWriteMedianMilliseconds: Double
     var latency: ClientLatencyFigures?
     var throughput: [ThroughputFigure]?
+    /// What the throughput section ran against (`--postgres`, `--instances`).
+    var deployment: String?
     var idleConnections: IdleConnectionFigures?
 
     func json() throws -> String {
@@ -52,7 +54,7 @@ struct RelayBenchReport: Codable, Sendable {
         }
         if let throughput {
             lines.append("")
-            lines.append("Delivered and decrypted messages (relay in a child process; RelayLink + Session clients)")
+            lines.append("Delivered and decrypted messages (\(deployment ?? "1 relay on SQLite") in child processes; RelayLink + Session clients)")
             for figure in throughput {
                 if let stalled = figure.stalled, figure.delivered == 0 {
                     row("\(figure.pairs) pair(s): STALLED", "", stalled)
@@ -65,6 +67,9 @@ struct RelayBenchReport: Codable, Sendable {
                     "relay \(number(figure.relayCoresBusy, "cores", 2)) busy   [target < 10 µs]")
                 row("  clients' CPU per message (this process)", number(figure.clientsCPUMicrosecondsPerMessage, "µs", 1),
                     "clients \(number(figure.clientCoresBusy, "cores", 2)) busy")
+                if let p50 = figure.deliveryLatencyMedianMilliseconds, let p99 = figure.deliveryLatencyP99Milliseconds {
+                    row("  send to delivery, under this load, p50", number(p50, "ms", 2), "p99 \(number(p99, "ms", 2))")
+                }
             }
         }
         if let idle = idleConnections {

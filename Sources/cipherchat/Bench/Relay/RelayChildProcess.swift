@@ -19,7 +19,8 @@ final class RelayChildProcess: @unchecked Sendable {
 
     /// Starts `cipherchat server` on port 0 with limits raised for load, and waits (at most
     /// 30 s) for its ready line: `listening on HOST:PORT tls-sha256=HEX`.
-    static func start(in directory: String, maxConnections: Int = 19_000) throws -> RelayChildProcess {
+    /// `extraArguments` are added to the server's (a PostgreSQL URL, a shared certificate).
+    static func start(in directory: String, maxConnections: Int = 19_000, extraArguments: [String] = []) throws -> RelayChildProcess {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try currentExecutable())
@@ -27,8 +28,8 @@ final class RelayChildProcess: @unchecked Sendable {
             "server", "--host", "127.0.0.1", "--port", "0", "--data", directory,
             "--messages-per-second", "1000000000", "--message-burst", "1000000000",
             "--max-connections-per-address", String(maxConnections), "--max-connections", String(maxConnections),
-            "--queue-quota", "10000000", "--log-level", "error",
-        ]
+            "--queue-quota", "10000000", "--log-level", "error", "--metrics-port", "0",
+        ] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.standardError

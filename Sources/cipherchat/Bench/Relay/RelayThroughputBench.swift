@@ -22,6 +22,39 @@ struct ThroughputFigure: Codable, Sendable {
     /// Relay CPU over wall time: 1.0 is one core busy.
     var relayCoresBusy = 0.0
     var clientCoresBusy = 0.0
+    /// From just before a send to its delivery at the receiver, for the messages sent in the
+    /// window: the relay's queueing under this load included.
+    var deliveryLatencyMedianMilliseconds: Double?
+    var deliveryLatencyP99Milliseconds: Double?
+}
+
+/// The send instant of each message in flight, by client message id, and the delivery
+/// latencies of those sent while recording.
+private final class LatencyRecorder: Sendable {
+    private let state = Mutex<(sentAt: [Data: ContinuousClock.Instant], latencies: [Duration], recording: Bool)>(([:], [], false))
+
+    func sending(_ clientMessageID: Data) {
+        let now = ContinuousClock.now
+        state.withLock { $0.sentAt[clientMessageID] = now }
+    }
+
+    func delivered(_ clientMessageID: Data) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard let sentAt = state.sentAt.removeValue(forKey: clientMessageID) else { return }
+            if state.recording { state.latencies.append(sentAt.duration(to: now)) }
+        }
+    }
+
+    func record(_ on: Bool) { state.withLock { $0.recording = on } }
+
+    /// p50 and p99 in milliseconds, when anything was recorded.
+    func percentiles() -> (p50: Double, p99: Double)? {
+        let sorted = state.withLock { $0.latencies }.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1e3 }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        func at(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))] }
+        return (at(0.5), at(0.99))
+    }
 }
 
 /// One sender's session: envelopes are made in order here; several tasks then send them.
@@ -53,10 +86,11 @@ enum RelayThroughputBench {
     /// Sessions are made locally with the bench's two identities (the relay never sees
     /// them); each pair's users register on the relay with those identities.
     static func run(
-        relay: RelayChildProcess, parties: BenchParties, pairs: Int, inFlight: Int, warmUp: Duration, window: Duration,
+        relay: RelayDeployment, parties: BenchParties, pairs: Int, inFlight: Int, warmUp: Duration, window: Duration,
         runID: String
     ) async throws -> ThroughputFigure {
         let delivered = Counter()
+        let latencies = LatencyRecorder()
         let stop = StopFlag()
         var links: [RelayLink] = []
         defer { for link in links { Task { await link.close() } } }
@@ -89,6 +123,7 @@ enum RelayThroughputBench {
                     let payload = try session.decrypt(try SessionEnvelope(serialized: delivery.envelope), random: parties.random)
                     guard payload.content.count == RatchetBench.payloadBytes else { throw BenchFailure(description: "bad payload") }
                     delivered.increment()
+                    latencies.delivered(delivery.clientMessageID)
                     var acknowledge = WireAcknowledge()
                     acknowledge.deliveryIds = [delivery.deliveryID]
                     try await receiver.post(.acknowledge(acknowledge))
@@ -102,6 +137,7 @@ enum RelayThroughputBench {
                         send.recipient = receiverName
                         send.clientMessageID = Data(random.bytes(16))
                         send.envelope = Data(try await sending.nextEnvelope())
+                        latencies.sending(send.clientMessageID)
                         let reply = try await sender.request(.send(send))
                         guard case .sendAccepted = reply.body else { throw BenchFailure(description: "send refused") }
                     }
@@ -114,7 +150,9 @@ enum RelayThroughputBench {
         let startCount = delivered.current
         let startRelay = relay.cpuSeconds()
         let startOwn = ownCPUSeconds()
+        latencies.record(true)
         try await Task.sleep(for: window)
+        latencies.record(false)
         let elapsed = startTime.duration(to: clock.now).seconds
         let count = delivered.current - startCount
         let countBeforeEnd = delivered.current
@@ -137,7 +175,9 @@ enum RelayThroughputBench {
             messagesPerSecond: Double(count) / elapsed,
             relayCPUMicrosecondsPerMessage: relayCPU / Double(count) * 1e6,
             clientsCPUMicrosecondsPerMessage: ownCPU / Double(count) * 1e6,
-            relayCoresBusy: relayCPU / elapsed, clientCoresBusy: ownCPU / elapsed
+            relayCoresBusy: relayCPU / elapsed, clientCoresBusy: ownCPU / elapsed,
+            deliveryLatencyMedianMilliseconds: latencies.percentiles()?.p50,
+            deliveryLatencyP99Milliseconds: latencies.percentiles()?.p99
         )
     }
 

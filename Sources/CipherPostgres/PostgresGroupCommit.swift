@@ -1,0 +1,84 @@
+import CipherRelay
+
+/// What waits for the next batch — `enqueue` calls and acknowledgements — and the writer's
+/// state. Pure state, changed only under the store's lock; the store does the I/O.
+struct PostgresGroupCommit {
+    /// An `enqueue` call waiting for its batch's statement to decide its envelope's fate.
+    struct Waiting {
+        let envelope: NewEnvelope
+        let quota: Int
+        let decided: CheckedContinuation<(EnqueueResult, BatchSignal), any Error>
+    }
+
+    struct Deletion: Hashable {
+        let recipient: String
+        let deliveryID: UInt64
+    }
+
+    struct Batch {
+        let calls: [Waiting]
+        let deletions: [Deletion]
+        let signal: BatchSignal
+    }
+
+    private var waiting: [Waiting] = []
+    private var deletions: [Deletion] = []
+    /// Acknowledged envelopes whose deletion has not committed yet, by recipient: `pending`
+    /// leaves them out.
+    private(set) var uncommittedDeletions: [String: Set<UInt64>] = [:]
+    /// Set while a writer task drains what waits; fired when it stops.
+    private(set) var writerStopped: BatchSignal?
+    /// The signal of the newest batch taken; batches commit one after another, so once it
+    /// fires everything enqueued or acknowledged before is settled.
+    private(set) var latestSignal: BatchSignal?
+    /// Where acknowledgements made now will be committed: the next batch's signal.
+    private var nextSignal = BatchSignal()
+    private(set) var commitCount = 0
+    var isClosed = false
+
+    /// Adds a call to the next batch; true when no writer runs and the caller must start one.
+    mutating func add(_ call: Waiting) -> Bool {
+        waiting.append(call)
+        return startsWriter()
+    }
+
+    /// Adds deletions to the next batch; the signal they commit with, and whether the caller
+    /// must start a writer.
+    mutating func acknowledge(recipient: String, deliveryIDs: [UInt64]) -> (signal: BatchSignal, startWriter: Bool) {
+        for id in deliveryIDs where uncommittedDeletions[recipient, default: []].insert(id).inserted {
+            deletions.append(Deletion(recipient: recipient, deliveryID: id))
+        }
+        return (nextSignal, startsWriter())
+    }
+
+    private mutating func startsWriter() -> Bool {
+        guard writerStopped == nil else { return false }
+        writerStopped = BatchSignal()
+        return true
+    }
+
+    /// Takes everything waiting as one batch, or stops the writer when nothing waits.
+    mutating func takeBatch() -> Batch? {
+        guard !waiting.isEmpty || !deletions.isEmpty else {
+            writerStopped?.finish(.success(()))
+            writerStopped = nil
+            return nil
+        }
+        let batch = Batch(calls: waiting, deletions: deletions, signal: nextSignal)
+        waiting = []
+        deletions = []
+        latestSignal = nextSignal
+        nextSignal = BatchSignal()
+        return batch
+    }
+
+    /// Records the end of a batch's transaction. Deletions of a failed batch are forgotten:
+    /// the envelopes stay queued and are delivered again, which the recipient drops by id.
+    mutating func finish(_ batch: Batch, committed: Bool) {
+        for deletion in batch.deletions {
+            uncommittedDeletions[deletion.recipient]?.remove(deletion.deliveryID)
+            if uncommittedDeletions[deletion.recipient]?.isEmpty == true { uncommittedDeletions[deletion.recipient] = nil }
+        }
+        if committed { commitCount += 1 }
+    }
+}

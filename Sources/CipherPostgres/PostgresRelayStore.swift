@@ -1,0 +1,100 @@
+import CipherRelay
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The `RelayStore` on PostgreSQL, which several relay instances share: the database is the
+/// truth for accounts, prekeys and queues, and every decision that must hold across instances
+/// (a name registered once, a one-time prekey handed out once, duplicates, quotas, the order of
+/// a recipient's queue) is taken inside it.
+///
+/// Envelopes are stored by group commit, as in the SQLite store: concurrent `enqueue` calls
+/// gather while the previous batch is written, and each batch is one transaction (one call of
+/// `cipherchat_enqueue`, one commit). `enqueue` returns once the batch's statement has decided
+/// the envelope's fate and delivery id; `EnqueueTicket.durable()` waits for the commit.
+///
+/// Each commit NOTIFYs the recipients it queued for; `queueWakeups` yields those named by
+/// other instances, so that the relay pushes to its own connections at once (see
+/// `SharedQueueSignals`).
+public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable {
+    /// What an operator or a test may check about an open store.
+    public struct Diagnostics: Sendable, Hashable {
+        /// The migrations applied to the database, in order.
+        public let appliedMigrations: [Int]
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    /// Names this process in the NOTIFY payloads, so it ignores its own.
+    let instanceID = UUID().uuidString
+    let groupCommit = Mutex(PostgresGroupCommit())
+    /// Recipients whose `queue_counts` row is known to exist (rows are never deleted).
+    let knownCounters = Mutex<Set<String>>([])
+    private let runTask: Task<Void, Never>
+    private let listener: QueueListener
+
+    /// Connects, brings the schema up to date, and starts listening for other instances'
+    /// commits.
+    public static func connect(to location: PostgresLocation, logger: Logger) async throws -> PostgresRelayStore {
+        // Migrations first, on a connection of their own, before the pool runs.
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try location.connectionConfiguration, id: 0, logger: logger
+            )
+            do {
+                try await PostgresSchema.migrate(on: connection, logger: logger)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        } catch let error as PostgresRelayStoreError {
+            throw error
+        } catch {
+            throw PostgresRelayStoreError.cannotOpen(loggedError(error))
+        }
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+        let runTask = Task { await client.run() }
+        let store = PostgresRelayStore(client: client, runTask: runTask, logger: logger)
+        do {
+            try await store.listener.listening.wait()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+        self.client = client
+        self.runTask = runTask
+        self.logger = logger
+        listener = QueueListener(client: client, instanceID: instanceID, logger: logger)
+    }
+
+    public var queueWakeups: AsyncStream<String> { listener.wakeups }
+
+    /// The number of transactions that stored enqueued envelopes: fewer than the envelopes
+    /// when concurrent enqueues were batched.
+    public var commitCount: Int { groupCommit.withLock { $0.commitCount } }
+
+    public func diagnostics() async throws -> Diagnostics {
+        Diagnostics(appliedMigrations: try await PostgresSchema.appliedVersions(client, logger: logger))
+    }
+
+    /// Waits for the batches under way, then stops listening and closes the connections.
+    /// Calls made after `close` fail.
+    public func close() async throws {
+        let (wasClosed, latest) = groupCommit.withLock { state in
+            defer { state.isClosed = true }
+            return (state.isClosed, state.latestSignal)
+        }
+        guard !wasClosed else { return }
+        await latest?.settled()
+        await groupCommit.withLock { $0.writerStopped }?.settled()
+        listener.stop()
+        runTask.cancel()
+        await runTask.value
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// Two relay instances on one PostgreSQL behind HAProxy, driven with the real binaries.
+@Suite("Several relay instances on one PostgreSQL", .timeLimit(.minutes(6)))
+struct SeveralInstancesTests {
+    /// How long a message pushed across instances may take to show on the recipient's screen
+    /// (a wake-up normally brings it in milliseconds; the poll within a second).
+    static let crossInstanceDeadline = Duration.seconds(5)
+
+    @Test("a client on one instance reaches a client on the other at once; a name is taken on every instance")
+    func crossInstanceConversation() async throws {
+        let service = try await SeveralInstances()
+        let onFirst = try service.instances[0].requireEndpoint()
+        let onSecond = try service.instances[1].requireEndpoint()
+        #expect(onFirst.fingerprint == onSecond.fingerprint)
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: onFirst).requireSuccess()
+        try await bob.initialize(on: onSecond).requireSuccess()
+
+        // Bob stays connected to the second instance; Alice sends through the first.
+        let outputs = try TemporaryDirectory(prefix: "follow")
+        let loginsBefore = Self.logins(on: service.instances[1])
+        let follower = try bob.follow(outputIn: outputs)
+        defer { follower.signal(SIGKILL) }
+        try await Self.waitUntilLoggedIn(follower, on: service.instances[1], loginsBefore: loginsBefore)
+        try await alice.send("hello from the first instance", to: "bob")
+        let arrived = try await Self.waitForLines(of: follower, count: 1, within: Self.crossInstanceDeadline)
+        #expect(arrived.map(\.text) == ["hello from the first instance"])
+
+        try await bob.send("hello from the second", to: "alice")
+        #expect(try await alice.receive().map(\.text) == ["hello from the second"])
+
+        // Another identity cannot take "bob" through the other instance, nor through HAProxy.
+        for endpoint in [onFirst, try service.proxyEndpoint()] {
+            let impostor = try UserHome("bob")
+            let refused = try await impostor.initialize(on: endpoint)
+            #expect(refused.status != 0, "a second identity registered bob: \(refused)")
+        }
+    }
+
+    @Test("one instance is killed mid-conversation: its clients reconnect through HAProxy; nothing lost or repeated")
+    func instanceKilledMidConversation() async throws {
+        let service = try await SeveralInstances()
+        let proxy = try service.proxyEndpoint()
+        let carol = try UserHome("carol")
+        let dave = try UserHome("dave")
+        try await carol.initialize(on: proxy).requireSuccess()
+        try await dave.initialize(on: proxy).requireSuccess()
+
+        // Round robin puts each command's connection on the other instance than the last, so
+        // sends and receives cross instances all along. Each replies after reading, as people
+        // do; two messages to Dave wait in the queue while an instance is killed.
+        var toDave: [String] = []
+        var toCarol: [String] = []
+        var daveGot: [ReceivedMessage] = []
+        var carolGot: [ReceivedMessage] = []
+        for round in 1...6 {
+            if round == 4 {
+                let beforeTheKill = "carol to dave, queued before the kill"
+                try await carol.send(beforeTheKill, to: "dave")
+                toDave.append(beforeTheKill)
+                try await service.instances[0].kill()
+            }
+            let fromCarol = "carol to dave \(round)"
+            try await carol.send(fromCarol, to: "dave")
+            toDave.append(fromCarol)
+            daveGot += try await dave.receive()
+            let fromDave = "dave to carol \(round)"
+            try await dave.send(fromDave, to: "carol")
+            toCarol.append(fromDave)
+            carolGot += try await carol.receive()
+        }
+
+        #expect(daveGot.map(\.text) == toDave)
+        #expect(carolGot.map(\.text) == toCarol)
+        #expect(Set(daveGot.map(\.id)).count == daveGot.count, "repeated: \(daveGot.map(\.text))")
+        #expect(Set(carolGot.map(\.id)).count == carolGot.count, "repeated: \(carolGot.map(\.text))")
+        #expect(try await dave.receive().isEmpty)
+    }
+
+    /// Waits until `recv --follow` has logged in on `instance`: its security log records one
+    /// more login than `loginsBefore`.
+    private static func waitUntilLoggedIn(_ follower: ChildProcess, on instance: RelayProcess, loginsBefore: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if logins(on: instance) > loginsBefore {
+                // The login is logged just before the connection joins the online users.
+                try await Task.sleep(for: .milliseconds(200))
+                return
+            }
+            guard follower.exitStatus == nil else { throw HarnessError("recv --follow exited: \(follower.readStandardError())") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("recv --follow did not log in: \(follower.readStandardError())")
+    }
+
+    private static func logins(on instance: RelayProcess) -> Int {
+        let log = (try? String(contentsOf: instance.dataDirectory.appending(path: "security.log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { $0.contains("\"login_succeeded\"") }.count
+    }
+
+    /// The first `count` messages `recv --follow --json` printed, once it has printed them.
+    private static func waitForLines(of follower: ChildProcess, count: Int, within timeout: Duration) async throws -> [ReceivedMessage] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let lines = follower.readStandardOutput().split(separator: "\n").map(String.init)
+            if lines.count >= count { return try lines.prefix(count).map { try ReceivedMessage(jsonLine: $0) } }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("recv --follow printed \(follower.readStandardOutput()) within \(timeout); stderr: \(follower.readStandardError())")
+    }
+}
