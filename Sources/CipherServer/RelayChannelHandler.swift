@@ -57,6 +57,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
     private var draining = false
     private var readingPaused = false
+    private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
     init(shared: RelayChannelContext) {
@@ -118,12 +119,15 @@ final class RelayChannelHandler: ChannelInboundHandler {
         shared.open.remove(context.channel)
         loginTimer?.cancel()
         loginTimer = nil
-        queued.removeAll()
+        channelClosed = true
         if admitted {
             admitted = false
             shared.limiter.release(address: address)
         }
-        if let connection {
+        // Frames that arrived before the close are still handled (a client's last
+        // acknowledgement, sent just before it hangs up, say); the draining task then closes
+        // the connection. With nothing queued it is closed now.
+        if !draining, let connection {
             self.connection = nil
             Task { await connection.close() }
         }
@@ -141,6 +145,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
         let executor = shared.taskExecutors[ObjectIdentifier(channel.eventLoop)]
         Task(executorPreference: executor) {
+            defer {
+                if handler.value.channelClosed {
+                    handler.value.connection = nil
+                    Task { await connection.close() }
+                }
+            }
             while let frame = handler.value.nextFrame(channel: channel) {
                 let keepOpen: Bool
                 switch frame {
@@ -167,7 +177,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private func nextFrame(channel: any Channel) -> InboundFrame? {
         guard connection != nil, let frame = queued.popFirst() else {
             draining = false
-            if readingPaused {
+            if readingPaused, !channelClosed {
                 readingPaused = false
                 channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             }
