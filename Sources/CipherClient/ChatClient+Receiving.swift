@@ -133,6 +133,9 @@ extension ChatClient {
             if let refusal { eventSink.yield(.warning(refusal)) }
             return nil
         }
+        if payload.kind == .fileOffer {
+            return try receiveFileOffer(payload, from: sender, verified: known?.verified ?? false, changes: changes)
+        }
         let record = ChatRecord(
             id: Hex.encode(payload.messageID), from: sender, to: username, sentAtMilliseconds: payload.sentAtMilliseconds,
             receivedAtMilliseconds: Self.nowMilliseconds, kind: payload.kind == .text ? "text" : "other",

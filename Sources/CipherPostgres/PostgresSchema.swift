@@ -94,6 +94,25 @@ enum PostgresSchema {
             "CREATE INDEX room_members_by_username ON room_members (username, room)",
             appendRoomStatementFunction,
         ]),
+        // Files' metadata only: the encrypted chunks are files in the blob directory, which the
+        // instances share.
+        Migration(version: 3, name: "blobs", statements: [
+            """
+            CREATE TABLE blobs (
+                id bytea PRIMARY KEY,
+                owner text NOT NULL,
+                recipients text[] NOT NULL,
+                size bigint NOT NULL,
+                chunk_size integer NOT NULL,
+                created_at bigint NOT NULL,
+                stored_chunks bigint NOT NULL,
+                complete boolean NOT NULL,
+                fetched_by text[] NOT NULL
+            )
+            """,
+            "CREATE INDEX blobs_by_owner ON blobs (owner)",
+            "CREATE INDEX blobs_by_created_at ON blobs (created_at)",
+        ]),
     ]
 
     /// Appends a room's statement at `the_epoch` and replaces its members, in one transaction,

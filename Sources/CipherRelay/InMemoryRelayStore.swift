@@ -10,6 +10,8 @@ public actor InMemoryRelayStore: RelayStore {
     private var nextDeliveryID: UInt64 = 1
     private var roomStatementLog: [String: [[UInt8]]] = [:]
     private var roomMemberLists: [String: [String]] = [:]
+    /// Blob metadata by id (`InMemoryRelayStore+Blobs.swift`).
+    var blobs: [[UInt8]: StoredBlob] = [:]
 
     public init() {}
 

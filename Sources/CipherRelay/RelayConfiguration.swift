@@ -23,6 +23,14 @@ public struct RelayConfiguration: Sendable {
     public var partialFrameTimeoutSeconds: UInt64 = 30
     /// An unauthenticated connection is dropped after this long.
     public var authenticationTimeoutSeconds: UInt64 = 60
+    /// The largest file one upload may carry, in plaintext bytes (the blob adds 16 per chunk).
+    public var maxFileSize: UInt64 = 2 << 30
+    /// Bytes of blobs one user may have stored at once.
+    public var blobQuota: UInt64 = 10 << 30
+    /// How long a blob is kept when not every recipient has fetched it.
+    public var blobTTLSeconds: UInt64 = 7 * 86_400
+    /// Recipients one blob may name (a room's members).
+    public var maxBlobRecipients = 1_000
     /// With a store shared by several instances: how often each instance looks in the stored
     /// queue for envelopes another queued for its clients, in case a wake-up was lost.
     public var sharedQueuePollInterval = Duration.seconds(1)

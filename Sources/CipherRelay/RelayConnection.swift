@@ -13,13 +13,16 @@ public actor RelayConnection {
     /// The login challenge; emptied once the client is in.
     private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
-    private var username: String?
+    private(set) var username: String?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
     /// While the queue is being read, pushes wait here, so that deliveries leave in order.
     private var deferredPushes: [QueuedEnvelope]?
     private var closed = false
+    /// Blobs this connection is uploading or downloading, so a chunk costs no store lookup
+    /// (`RelayConnection+Files.swift`).
+    var openBlobs: [[UInt8]: StoredBlob] = [:]
     /// Set while `deliverQueued` reads the stored queue: ids acknowledged meanwhile, which the
     /// read may still return but must not be sent again.
     private var acknowledgedWhileReadingQueue: Set<UInt64>?
@@ -136,6 +139,9 @@ public actor RelayConnection {
             reply.pong = WirePong()
             sink.send(reply)
             return .keepOpen
+        case .blobUploadStart, .blobChunkUpload, .blobUploadFinish, .blobChunkRequest, .blobReceived:
+            guard let username else { return notAuthenticated(requestID) }
+            return try await handleFileFrame(frame, username: username)
         case nil:
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
             service.observer.malformedFrame()

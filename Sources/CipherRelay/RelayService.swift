@@ -8,6 +8,8 @@ public final class RelayService: Sendable {
     public let configuration: RelayConfiguration
     public let registry = ConnectionRegistry()
     public let securityLog: any SecurityLog
+    /// Where uploaded files' encrypted chunks live (PROTOCOL.md 12.8).
+    public let blobChunks: any BlobChunkStorage
     /// Where counts for monitoring go.
     public let observer: any RelayObserver
     let clock: any RelayClock
@@ -18,8 +20,10 @@ public final class RelayService: Sendable {
     public init(
         store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,
         clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8],
-        observer: any RelayObserver = SilentRelayObserver()
+        observer: any RelayObserver = SilentRelayObserver(),
+        blobChunks: any BlobChunkStorage = InMemoryBlobChunks()
     ) {
+        self.blobChunks = blobChunks
         self.store = store
         self.observer = observer
         self.configuration = configuration

@@ -194,6 +194,6 @@ public protocol RoomStore: Sendable {
 }
 
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics, RoomStore {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics, RoomStore, BlobStore {
     func close() async throws
 }

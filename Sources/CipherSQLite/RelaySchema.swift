@@ -6,6 +6,7 @@ import GRDB
 enum RelaySchema {
     static let initialMigration = "v1-accounts-prekeys-queue"
     static let roomsMigration = "v2-rooms"
+    static let blobsMigration = "v2-blobs"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -60,6 +61,25 @@ enum RelaySchema {
                     PRIMARY KEY (room, username)
                 ) WITHOUT ROWID;
                 CREATE INDEX room_members_by_username ON room_members (username, room);
+                """)
+        }
+        migrator.registerMigration(blobsMigration) { db in
+            // Metadata only: the encrypted chunks are files in the blob directory. Usernames
+            // hold no comma (PROTOCOL.md 12.2), so the lists are comma-separated text.
+            try db.execute(sql: """
+                CREATE TABLE blobs (
+                    id BLOB PRIMARY KEY NOT NULL,
+                    owner TEXT NOT NULL,
+                    recipients TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    chunk_size INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    stored_chunks INTEGER NOT NULL,
+                    complete INTEGER NOT NULL,
+                    fetched_by TEXT NOT NULL
+                );
+                CREATE INDEX blobs_by_owner ON blobs (owner);
+                CREATE INDEX blobs_by_created_at ON blobs (created_at);
                 """)
         }
         return migrator

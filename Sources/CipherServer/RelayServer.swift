@@ -38,7 +38,8 @@ public final class RelayServer: Sendable {
         service = RelayService(
             store: store, configuration: configuration.relay, securityLog: securityLog,
             clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash,
-            observer: observer
+            observer: observer,
+            blobChunks: try FileSystemBlobChunks(directory: configuration.blobDirectory ?? "\(configuration.dataDirectory)/blobs")
         )
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
@@ -124,6 +125,8 @@ public final class RelayServer: Sendable {
             do {
                 let expired = try await service.expireQueues()
                 if expired > 0 { logger.info("expired queued envelopes", metadata: ["count": "\(expired)"]) }
+                let expiredBlobs = try await service.expireBlobs()
+                if expiredBlobs > 0 { logger.info("expired blobs", metadata: ["count": "\(expiredBlobs)"]) }
             } catch {
                 logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
             }

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var relay = RelayConfiguration()
     /// How often queues are swept for envelopes past their time to live.
     public var expirySweepSeconds: UInt64 = 3600
+    /// Where uploaded files' encrypted chunks are kept; `blobs` in `dataDirectory` when nil.
+    /// Several relays may share one directory.
+    public var blobDirectory: String?
     /// The monitoring listener (`/metrics`, `/healthz`, `/readyz`), plain HTTP: keep it on a
     /// private address. Port 0 picks a free port (tests); the second ready line says which.
     public var metricsHost = "127.0.0.1"

@@ -11,9 +11,11 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure AES-GCM, RSA key generation, the handshake, the ratchet and file encryption.",
         discussion: """
             Prints medians over repeated runs, each section bounded to a few seconds (about a \
-            minute in all). Build with -c release: a debug build's figures mean nothing.             `cipherchat bench relay` measures the relay and clients end to end; `cipherchat bench rooms` measures room fan-out.
+            minute in all). Build with -c release: a debug build's figures mean nothing. \
+            `cipherchat bench relay` measures the relay and clients end to end, `cipherchat bench \
+            rooms` room fan-out, `cipherchat bench files` file transfer through a relay.
             """,
-        subcommands: [RelayBenchCommand.self, RoomBenchCommand.self]
+        subcommands: [RelayBenchCommand.self, RoomBenchCommand.self, FileBenchCommand.self]
     )
 
     enum Section: String, CaseIterable, ExpressibleByArgument, Sendable {

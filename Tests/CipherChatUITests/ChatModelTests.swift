@@ -101,6 +101,22 @@ struct ChatModelTests {
         #expect(!model.verified.contains("bob"))
     }
 
+    @Test("/file asks the backend to send, says so at once, and reports the file's name, size and id")
+    func sendFile() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        #expect(model.type("/file carol /tmp/a.bin") == [
+            .show(.info("sending /tmp/a.bin to carol…", at: fixedNow), conversation: "bob"),
+            .perform(.sendFile(to: "carol", path: "/tmp/a.bin")),
+        ])
+        let sent = SentFile(name: "a.bin", size: 1234, id: "00ff")
+        _ = model.complete(.fileSent(to: "carol", sent), now: fixedNow)
+        #expect(model.noticeTexts.last == "sent file a.bin (1234 bytes) to carol id 00ff")
+        #expect(model.pendingQueries == 0)
+        _ = model.type("/file carol /nope")
+        _ = model.complete(.failed(.sendFile(to: "carol", path: "/nope"), message: "cannot read /nope"), now: fixedNow)
+        #expect(model.noticeTexts.last == "could not send /nope to carol: cannot read /nope")
+    }
+
     @Test("a failed send shows in its conversation's pane and in the one on screen")
     func failedSend() {
         var model = ChatModel.alice(talkingTo: "bob")
@@ -210,7 +226,7 @@ struct ChatModelTests {
     func help() {
         var model = ChatModel.alice()
         _ = model.type("/help")
-        for command in ["/msg", "/query", "/who", "/verify", "/trust", "/help", "/quit"] {
+        for command in ["/msg", "/query", "/who", "/verify", "/trust", "/file", "/help", "/quit"] {
             #expect(model.noticeTexts.contains { $0.hasPrefix(command + " ") })
         }
     }

@@ -17,6 +17,8 @@ struct CommandParserTests {
         ("/verify bob 12345 67890 11111", .verify("bob", safetyNumber: "123456789011111")),
         ("/verify bob 123456789011111", .verify("bob", safetyNumber: "123456789011111")),
         ("/trust bob", .trust("bob")),
+        ("/file bob /tmp/report.pdf", .sendFile(to: "bob", path: "/tmp/report.pdf")),
+        ("/file  bob  notes with spaces.txt ", .sendFile(to: "bob", path: "notes with spaces.txt")),
         ("/help", .help),
         ("/help msg", .help),
         ("/quit", .quit),
@@ -43,6 +45,9 @@ struct CommandParserTests {
         ("/verify bob", "usage: /verify USER NUMBER"),
         ("/verify bob 1234x", "a safety number has only digits and spaces"),
         ("/trust", "usage: /trust USER"),
+        ("/file", "usage: /file TO PATH"),
+        ("/file bob", "usage: /file TO PATH"),
+        ("/file bob   ", "usage: /file TO PATH"),
         ("/", "usage: /COMMAND; /help lists them"),
         ("/frobnicate now", "unknown command /frobnicate; /help lists commands"),
     ]

@@ -133,7 +133,7 @@ struct SQLiteStoreTests {
         let fresh = try await store.diagnostics()
         #expect(fresh.journalMode == "wal")
         #expect(fresh.synchronous == 2)
-        #expect(fresh.appliedMigrations == ["v1-accounts-prekeys-queue", "v2-rooms"])
+        #expect(fresh.appliedMigrations == ["v1-accounts-prekeys-queue", "v2-rooms", "v2-blobs"])
         try await store.close()
 
         store = try SQLiteRelayStore(path: file.path)

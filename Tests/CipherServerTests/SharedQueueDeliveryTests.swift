@@ -124,5 +124,13 @@ private struct WakeupsLost: RelayStore, SharedQueueSignals {
     func roomStatements(room: String) async throws -> [[UInt8]] { try await store.roomStatements(room: room) }
     func roomMembers(room: String) async throws -> [String] { try await store.roomMembers(room: room) }
     func rooms(of username: String) async throws -> [String] { try await store.rooms(of: username) }
+    func createBlob(_ blob: StoredBlob, ownerQuota: UInt64) async throws -> BlobCreation { try await store.createBlob(blob, ownerQuota: ownerQuota) }
+    func blob(id: [UInt8]) async throws -> StoredBlob? { try await store.blob(id: id) }
+    func updateBlobProgress(id: [UInt8], storedChunks: UInt64, complete: Bool) async throws {
+        try await store.updateBlobProgress(id: id, storedChunks: storedChunks, complete: complete)
+    }
+    func recordBlobFetched(id: [UInt8], by username: String) async throws -> StoredBlob? { try await store.recordBlobFetched(id: id, by: username) }
+    func deleteBlob(id: [UInt8]) async throws { try await store.deleteBlob(id: id) }
+    func expireBlobs(createdBefore cutoffMilliseconds: UInt64) async throws -> [[UInt8]] { try await store.expireBlobs(createdBefore: cutoffMilliseconds) }
     func close() async throws { try await store.close() }
 }

@@ -35,6 +35,20 @@ public struct FileEncryptor: Sendable {
         self.init(fileKey: random.bytes(32), chunkSize: chunkSize)
     }
 
+    /// Encrypts again under a key used before, to resume an interrupted upload: the same
+    /// plaintext gives the same chunks. The caller MUST make sure the plaintext is unchanged
+    /// (a changed file under the same key would reuse nonces), and start afresh otherwise.
+    public init(resumingWith fileKey: [UInt8], chunkSize: Int) throws(FileError) {
+        guard fileKey.count == 32, FileManifest.allowedChunkSizes.contains(chunkSize) else { throw .malformedManifest }
+        self.init(fileKey: fileKey, chunkSize: chunkSize)
+    }
+
+    /// The file key, handed to `body` only, for a store that keeps it sealed until the upload
+    /// is done.
+    public func withFileKey<Result>(_ body: ([UInt8]) throws -> Result) rethrows -> Result {
+        try body(fileKey)
+    }
+
     init(fileKey: [UInt8], chunkSize: Int) {
         precondition(FileManifest.allowedChunkSizes.contains(chunkSize), "chunk size out of range")
         self.chunkSize = chunkSize
@@ -127,6 +141,19 @@ public struct FileDecryptor: Sendable {
         finished = isFinal
         return plaintext
     }
+
+    /// Takes the plaintext of the next chunk as opened earlier, to resume a download from its
+    /// own partial output: hashed and counted, not decrypted, so `finish` still checks it. Only
+    /// whole chunks before the last.
+    public mutating func resume(withOpenedChunk plaintext: UnsafeRawBufferPointer) throws(FileError) {
+        guard counter + 1 < manifest.chunkCount else { throw .trailingData }
+        guard plaintext.count == manifest.chunkSize else { throw .chunkRejected(index: counter) }
+        hasher.update(bufferPointer: plaintext)
+        counter += 1
+    }
+
+    /// How many chunks have been opened (or resumed): the index of the next one.
+    public var openedChunks: UInt64 { counter }
 
     /// Confirms the stream is complete and its plaintext is the one the manifest names.
     public func finish() throws(FileError) {

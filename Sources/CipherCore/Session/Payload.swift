@@ -9,6 +9,8 @@ public struct Payload: Sendable, Hashable {
         case groupKeyDistribution
         case membership
         case receipt
+        /// A file uploaded to the relay: a `FileOffer` (PROTOCOL.md 9.4).
+        case fileOffer
     }
 
     public static let messageIDSize = 16
@@ -89,6 +91,7 @@ extension Payload.Kind {
         case .groupKeyDistribution: .groupKeyDistribution
         case .membership: .membership
         case .receipt: .receipt
+        case .fileOffer: .fileOffer
         }
     }
 
@@ -99,6 +102,7 @@ extension Payload.Kind {
         case .groupKeyDistribution: self = .groupKeyDistribution
         case .membership: self = .membership
         case .receipt: self = .receipt
+        case .fileOffer: self = .fileOffer
         case .unspecified, .UNRECOGNIZED: return nil
         }
     }

@@ -120,6 +120,47 @@ public nonisolated struct WireClientFrame: Sendable {
     set {body = .fetchRoom(newValue)}
   }
 
+  /// Files (PROTOCOL.md 12.8): tags 40-59.
+  public var blobUploadStart: WireBlobUploadStart {
+    get {
+      if case .blobUploadStart(let v)? = body {return v}
+      return WireBlobUploadStart()
+    }
+    set {body = .blobUploadStart(newValue)}
+  }
+
+  public var blobChunkUpload: WireBlobChunkUpload {
+    get {
+      if case .blobChunkUpload(let v)? = body {return v}
+      return WireBlobChunkUpload()
+    }
+    set {body = .blobChunkUpload(newValue)}
+  }
+
+  public var blobUploadFinish: WireBlobUploadFinish {
+    get {
+      if case .blobUploadFinish(let v)? = body {return v}
+      return WireBlobUploadFinish()
+    }
+    set {body = .blobUploadFinish(newValue)}
+  }
+
+  public var blobChunkRequest: WireBlobChunkRequest {
+    get {
+      if case .blobChunkRequest(let v)? = body {return v}
+      return WireBlobChunkRequest()
+    }
+    set {body = .blobChunkRequest(newValue)}
+  }
+
+  public var blobReceived: WireBlobReceived {
+    get {
+      if case .blobReceived(let v)? = body {return v}
+      return WireBlobReceived()
+    }
+    set {body = .blobReceived(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -134,6 +175,12 @@ public nonisolated struct WireClientFrame: Sendable {
     case roomChange(WireRoomChange)
     case roomSend(WireRoomSend)
     case fetchRoom(WireFetchRoom)
+    /// Files (PROTOCOL.md 12.8): tags 40-59.
+    case blobUploadStart(WireBlobUploadStart)
+    case blobChunkUpload(WireBlobChunkUpload)
+    case blobUploadFinish(WireBlobUploadFinish)
+    case blobChunkRequest(WireBlobChunkRequest)
+    case blobReceived(WireBlobReceived)
 
   }
 
@@ -374,6 +421,31 @@ public nonisolated struct WireServerFrame: Sendable {
     set {body = .roomState(newValue)}
   }
 
+  /// Files (PROTOCOL.md 12.8): tags 40-59.
+  public var blobUploadStatus: WireBlobUploadStatus {
+    get {
+      if case .blobUploadStatus(let v)? = body {return v}
+      return WireBlobUploadStatus()
+    }
+    set {body = .blobUploadStatus(newValue)}
+  }
+
+  public var blobChunkStored: WireBlobChunkStored {
+    get {
+      if case .blobChunkStored(let v)? = body {return v}
+      return WireBlobChunkStored()
+    }
+    set {body = .blobChunkStored(newValue)}
+  }
+
+  public var blobChunk: WireBlobChunk {
+    get {
+      if case .blobChunk(let v)? = body {return v}
+      return WireBlobChunk()
+    }
+    set {body = .blobChunk(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -390,6 +462,10 @@ public nonisolated struct WireServerFrame: Sendable {
     /// Rooms (PROTOCOL.md 13): tags 20 to 39.
     case roomChangeAccepted(WireRoomChangeAccepted)
     case roomState(WireRoomState)
+    /// Files (PROTOCOL.md 12.8): tags 40-59.
+    case blobUploadStatus(WireBlobUploadStatus)
+    case blobChunkStored(WireBlobChunkStored)
+    case blobChunk(WireBlobChunk)
 
   }
 
@@ -441,7 +517,7 @@ public nonisolated struct WireError: Sendable {
   public var retryAfterMs: UInt32 = 0
 
   /// The limit that was hit, for the limit codes: "message_rate", "connections_per_address",
-  /// "connections_total", "frame_size", "queue_quota".
+  /// "connections_total", "frame_size", "queue_quota", "file_size", "blob_quota".
   public var limit: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -470,6 +546,14 @@ public nonisolated struct WireError: Sendable {
     case membershipConflict // = 22
     case notAMember // = 23
     case roomLimit // = 24
+
+    /// Files (PROTOCOL.md 12.8): codes 30-39.
+    case blobTooLarge // = 30
+    case blobQuotaExceeded // = 31
+    case unknownBlob // = 32
+    case blobMismatch // = 33
+    case invalidChunk // = 34
+    case blobIncomplete // = 35
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -498,6 +582,12 @@ public nonisolated struct WireError: Sendable {
       case 22: self = .membershipConflict
       case 23: self = .notAMember
       case 24: self = .roomLimit
+      case 30: self = .blobTooLarge
+      case 31: self = .blobQuotaExceeded
+      case 32: self = .unknownBlob
+      case 33: self = .blobMismatch
+      case 34: self = .invalidChunk
+      case 35: self = .blobIncomplete
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -524,6 +614,12 @@ public nonisolated struct WireError: Sendable {
       case .membershipConflict: return 22
       case .notAMember: return 23
       case .roomLimit: return 24
+      case .blobTooLarge: return 30
+      case .blobQuotaExceeded: return 31
+      case .unknownBlob: return 32
+      case .blobMismatch: return 33
+      case .invalidChunk: return 34
+      case .blobIncomplete: return 35
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -550,6 +646,12 @@ public nonisolated struct WireError: Sendable {
       .membershipConflict,
       .notAMember,
       .roomLimit,
+      .blobTooLarge,
+      .blobQuotaExceeded,
+      .unknownBlob,
+      .blobMismatch,
+      .invalidChunk,
+      .blobIncomplete,
     ]
 
   }
@@ -747,13 +849,140 @@ public nonisolated struct WireRoomState: Sendable {
   fileprivate var _chain: WireRoomChain? = nil
 }
 
+/// Opens an upload, or reopens one to resume it (PROTOCOL.md 12.8). Sizes count the encrypted
+/// stream: every chunk but the last is `chunk_size` bytes.
+public nonisolated struct WireBlobUploadStart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// random(16), chosen by the uploader and kept across resumes.
+  public var blobID: Data = Data()
+
+  public var size: UInt64 = 0
+
+  public var chunkSize: UInt32 = 0
+
+  /// The users who may download the blob.
+  public var recipients: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireBlobUploadStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  /// Chunks 0 up to (not including) this index are stored; an upload resumes here.
+  public var storedChunks: UInt64 = 0
+
+  public var chunkCount: UInt64 = 0
+
+  public var complete: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireBlobChunkUpload: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var index: UInt64 = 0
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireBlobChunkStored: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var index: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Every chunk is stored: the relay checks and marks the blob downloadable.
+public nonisolated struct WireBlobUploadFinish: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireBlobChunkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var index: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct WireBlobChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var index: UInt64 = 0
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The recipient has the whole file: once every recipient said so, the relay deletes the blob.
+public nonisolated struct WireBlobReceived: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "cipherchat.v1"
 
 nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}register\0\u{1}login\0\u{3}publish_prekeys\0\u{3}fetch_bundle\0\u{1}send\0\u{1}acknowledge\0\u{1}ping\0\u{4}\u{c}room_change\0\u{3}room_send\0\u{3}fetch_room\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}register\0\u{1}login\0\u{3}publish_prekeys\0\u{3}fetch_bundle\0\u{1}send\0\u{1}acknowledge\0\u{1}ping\0\u{4}\u{c}room_change\0\u{3}room_send\0\u{3}fetch_room\0\u{4}\u{12}blob_upload_start\0\u{3}blob_chunk_upload\0\u{3}blob_upload_finish\0\u{3}blob_chunk_request\0\u{3}blob_received\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -892,6 +1121,71 @@ nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.body = .fetchRoom(v)
         }
       }()
+      case 40: try {
+        var v: WireBlobUploadStart?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobUploadStart(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobUploadStart(v)
+        }
+      }()
+      case 41: try {
+        var v: WireBlobChunkUpload?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobChunkUpload(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobChunkUpload(v)
+        }
+      }()
+      case 42: try {
+        var v: WireBlobUploadFinish?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobUploadFinish(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobUploadFinish(v)
+        }
+      }()
+      case 43: try {
+        var v: WireBlobChunkRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobChunkRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobChunkRequest(v)
+        }
+      }()
+      case 44: try {
+        var v: WireBlobReceived?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobReceived(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobReceived(v)
+        }
+      }()
       default: break
       }
     }
@@ -945,6 +1239,26 @@ nonisolated extension WireClientFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .fetchRoom?: try {
       guard case .fetchRoom(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case .blobUploadStart?: try {
+      guard case .blobUploadStart(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    }()
+    case .blobChunkUpload?: try {
+      guard case .blobChunkUpload(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+    }()
+    case .blobUploadFinish?: try {
+      guard case .blobUploadFinish(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+    }()
+    case .blobChunkRequest?: try {
+      guard case .blobChunkRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+    }()
+    case .blobReceived?: try {
+      guard case .blobReceived(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
     }()
     case nil: break
     }
@@ -1203,7 +1517,7 @@ nonisolated extension WirePing: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
 
 nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}challenge\0\u{1}welcome\0\u{1}error\0\u{1}bundle\0\u{3}send_accepted\0\u{1}delivery\0\u{3}prekeys_low\0\u{3}going_away\0\u{1}pong\0\u{1}done\0\u{4}\u{9}room_change_accepted\0\u{3}room_state\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}challenge\0\u{1}welcome\0\u{1}error\0\u{1}bundle\0\u{3}send_accepted\0\u{1}delivery\0\u{3}prekeys_low\0\u{3}going_away\0\u{1}pong\0\u{1}done\0\u{4}\u{9}room_change_accepted\0\u{3}room_state\0\u{4}\u{13}blob_upload_status\0\u{3}blob_chunk_stored\0\u{3}blob_chunk\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1368,6 +1682,45 @@ nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.body = .roomState(v)
         }
       }()
+      case 40: try {
+        var v: WireBlobUploadStatus?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobUploadStatus(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobUploadStatus(v)
+        }
+      }()
+      case 41: try {
+        var v: WireBlobChunkStored?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobChunkStored(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobChunkStored(v)
+        }
+      }()
+      case 42: try {
+        var v: WireBlobChunk?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobChunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobChunk(v)
+        }
+      }()
       default: break
       }
     }
@@ -1429,6 +1782,18 @@ nonisolated extension WireServerFrame: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .roomState?: try {
       guard case .roomState(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .blobUploadStatus?: try {
+      guard case .blobUploadStatus(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    }()
+    case .blobChunkStored?: try {
+      guard case .blobChunkStored(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+    }()
+    case .blobChunk?: try {
+      guard case .blobChunk(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
     }()
     case nil: break
     }
@@ -1564,7 +1929,7 @@ nonisolated extension WireError: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 }
 
 nonisolated extension WireError.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0\u{2}\u{6}CODE_UNKNOWN_ROOM\0\u{1}CODE_MEMBERSHIP_REFUSED\0\u{1}CODE_MEMBERSHIP_CONFLICT\0\u{1}CODE_NOT_A_MEMBER\0\u{1}CODE_ROOM_LIMIT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0\u{2}\u{6}CODE_UNKNOWN_ROOM\0\u{1}CODE_MEMBERSHIP_REFUSED\0\u{1}CODE_MEMBERSHIP_CONFLICT\0\u{1}CODE_NOT_A_MEMBER\0\u{1}CODE_ROOM_LIMIT\0\u{2}\u{6}CODE_BLOB_TOO_LARGE\0\u{1}CODE_BLOB_QUOTA_EXCEEDED\0\u{1}CODE_UNKNOWN_BLOB\0\u{1}CODE_BLOB_MISMATCH\0\u{1}CODE_INVALID_CHUNK\0\u{1}CODE_BLOB_INCOMPLETE\0")
 }
 
 nonisolated extension WireBundle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1946,6 +2311,306 @@ nonisolated extension WireRoomState: SwiftProtobuf.Message, SwiftProtobuf._Messa
   public static func ==(lhs: WireRoomState, rhs: WireRoomState) -> Bool {
     if lhs.room != rhs.room {return false}
     if lhs._chain != rhs._chain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobUploadStart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobUploadStart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{1}size\0\u{3}chunk_size\0\u{1}recipients\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.chunkSize) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.recipients) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 2)
+    }
+    if self.chunkSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.chunkSize, fieldNumber: 3)
+    }
+    if !self.recipients.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.recipients, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobUploadStart, rhs: WireBlobUploadStart) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.chunkSize != rhs.chunkSize {return false}
+    if lhs.recipients != rhs.recipients {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobUploadStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobUploadStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{3}stored_chunks\0\u{3}chunk_count\0\u{1}complete\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.storedChunks) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunkCount) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.complete) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.storedChunks != 0 {
+      try visitor.visitSingularUInt64Field(value: self.storedChunks, fieldNumber: 2)
+    }
+    if self.chunkCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.chunkCount, fieldNumber: 3)
+    }
+    if self.complete != false {
+      try visitor.visitSingularBoolField(value: self.complete, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobUploadStatus, rhs: WireBlobUploadStatus) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.storedChunks != rhs.storedChunks {return false}
+    if lhs.chunkCount != rhs.chunkCount {return false}
+    if lhs.complete != rhs.complete {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobChunkUpload: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunkUpload"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{1}index\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.index) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.index != 0 {
+      try visitor.visitSingularUInt64Field(value: self.index, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobChunkUpload, rhs: WireBlobChunkUpload) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.index != rhs.index {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobChunkStored: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunkStored"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{1}index\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.index) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.index != 0 {
+      try visitor.visitSingularUInt64Field(value: self.index, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobChunkStored, rhs: WireBlobChunkStored) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.index != rhs.index {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobUploadFinish: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobUploadFinish"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobUploadFinish, rhs: WireBlobUploadFinish) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobChunkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{1}index\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.index) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.index != 0 {
+      try visitor.visitSingularUInt64Field(value: self.index, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobChunkRequest, rhs: WireBlobChunkRequest) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.index != rhs.index {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0\u{1}index\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.index) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    if self.index != 0 {
+      try visitor.visitSingularUInt64Field(value: self.index, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobChunk, rhs: WireBlobChunk) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
+    if lhs.index != rhs.index {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireBlobReceived: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobReceived"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blob_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.blobID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.blobID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.blobID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireBlobReceived, rhs: WireBlobReceived) -> Bool {
+    if lhs.blobID != rhs.blobID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -183,6 +183,7 @@ public nonisolated struct WirePayload: Sendable {
     case groupKeyDistribution // = 3
     case membership // = 4
     case receipt // = 5
+    case fileOffer // = 6
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -197,6 +198,7 @@ public nonisolated struct WirePayload: Sendable {
       case 3: self = .groupKeyDistribution
       case 4: self = .membership
       case 5: self = .receipt
+      case 6: self = .fileOffer
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -209,6 +211,7 @@ public nonisolated struct WirePayload: Sendable {
       case .groupKeyDistribution: return 3
       case .membership: return 4
       case .receipt: return 5
+      case .fileOffer: return 6
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -221,6 +224,7 @@ public nonisolated struct WirePayload: Sendable {
       .groupKeyDistribution,
       .membership,
       .receipt,
+      .fileOffer,
     ]
 
   }
@@ -528,5 +532,5 @@ nonisolated extension WirePayload: SwiftProtobuf.Message, SwiftProtobuf._Message
 }
 
 nonisolated extension WirePayload.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_TEXT\0\u{1}KIND_FILE_MANIFEST\0\u{1}KIND_GROUP_KEY_DISTRIBUTION\0\u{1}KIND_MEMBERSHIP\0\u{1}KIND_RECEIPT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_TEXT\0\u{1}KIND_FILE_MANIFEST\0\u{1}KIND_GROUP_KEY_DISTRIBUTION\0\u{1}KIND_MEMBERSHIP\0\u{1}KIND_RECEIPT\0\u{1}KIND_FILE_OFFER\0")
 }

@@ -72,6 +72,8 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
                 return .trusted(user)
             case .room(let roomRequest):
                 return .room(roomRequest, lines: try await backend.room(roomRequest))
+            case .sendFile(let user, let path):
+                return .fileSent(to: user, try await backend.sendFile(to: user, path: path))
             }
         } catch {
             return .failed(request, message: describe(error))

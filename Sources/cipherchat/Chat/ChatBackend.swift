@@ -17,6 +17,8 @@ protocol ChatBackend: Sendable {
     func trust(_ username: String) async throws
     /// Creates or changes a room, or lists its members; returns lines to show.
     func room(_ request: RoomRequest) async throws -> [String]
+    /// Uploads the file at `path` for `username` and sends them its key; returns what was sent.
+    func sendFile(to username: String, path: String) async throws -> SentFile
 }
 
 /// What the chat asks of a room.
@@ -40,6 +42,13 @@ struct RoomsUnsupported: Error, LocalizedError {
 
 extension ChatBackend {
     func room(_ request: RoomRequest) async throws -> [String] { throw RoomsUnsupported() }
+}
+
+/// A file the user sent, as the chat reports it.
+struct SentFile: Sendable, Hashable {
+    let name: String
+    let size: UInt64
+    let id: String
 }
 
 struct ChatContact: Sendable, Hashable {

@@ -15,6 +15,7 @@ struct ChatModel: Sendable {
         case verify(String, safetyNumber: String)
         case trust(String)
         case room(RoomRequest)
+        case sendFile(to: String, path: String)
     }
 
     /// How a request ended. `.failed` carries the error's text, shown as an error line.
@@ -25,6 +26,7 @@ struct ChatModel: Sendable {
         case trusted(String)
         /// A room request was carried out; the lines go to the room's pane.
         case room(RoomRequest, lines: [String])
+        case fileSent(to: String, SentFile)
         case failed(Request, message: String)
     }
 
@@ -147,6 +149,8 @@ struct ChatModel: Sendable {
         case .members(let room):
             guard let room = room ?? currentRoom else { return [noRoom("/members #ROOM", now: now)] }
             return [perform(.room(.members(room)))]
+        case .sendFile(let user, let path):
+            return [append(.info("sending \(path) to \(user)…", at: now), to: current), perform(.sendFile(to: user, path: path))]
         case .help: return CommandParser.help.map { append(.info($0, at: now), to: current) }
         case .quit: return quit(now: now)
         }
@@ -210,6 +214,9 @@ struct ChatModel: Sendable {
             return [append(.info(text, at: now), to: current)]
         case .room(let request, let lines):
             return lines.map { append(.info($0, at: now), to: request.room) }
+        case .fileSent(let user, let file):
+            let text = "sent file \(file.name) (\(file.size) bytes) to \(user) id \(file.id)"
+            return [append(.info(text, at: now), to: current)]
         case .failed(let request, let message):
             return failed(request, message: message, now: now)
         }
@@ -254,6 +261,7 @@ struct ChatModel: Sendable {
         case .room(let request):
             text = "\(request.room): \(message)"
             conversation = request.room
+        case .sendFile(let user, let path): text = "could not send \(path) to \(user): \(message)"
         }
         var effects = [append(.error(text, at: now), to: conversation)]
         if conversation != current { effects.append(append(.error(text, at: now), to: current)) }

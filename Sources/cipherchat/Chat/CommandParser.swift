@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the user asked for with one line of input.
 enum UserCommand: Equatable, Sendable {
     /// A line not starting with `/`: a message to the current conversation.
@@ -24,6 +26,8 @@ enum UserCommand: Equatable, Sendable {
     case leave(room: String?)
     /// `/members [#ROOM]`.
     case members(room: String?)
+    /// `/file TO PATH`: upload the file at PATH for TO and send them its key.
+    case sendFile(to: String, path: String)
     case help
     case quit
 }
@@ -48,6 +52,7 @@ enum CommandParser {
         "/remove [#ROOM] USER remove USER from the room (admins only)",
         "/leave [#ROOM]       leave the room",
         "/members [#ROOM]     list the room's members",
+        "/file TO PATH        send the file at PATH to TO, end-to-end encrypted",
         "/help                this list",
         "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
         "Any other line goes to the current conversation; start it with // to send a leading /.",
@@ -96,6 +101,11 @@ enum CommandParser {
             return optionalRoom(arguments, usage: "/leave [#ROOM]").map { .leave(room: $0) }
         case "members":
             return optionalRoom(arguments, usage: "/members [#ROOM]").map { .members(room: $0) }
+        case "file":
+            let (user, path) = splitFirstWord(arguments)
+            let trimmedPath = path.trimmingCharacters(in: .whitespaces)
+            guard !user.isEmpty, !trimmedPath.isEmpty else { return usage("/file TO PATH") }
+            return .success(.sendFile(to: user, path: trimmedPath))
         case "help":
             return .success(.help)
         case "quit", "exit":

@@ -114,6 +114,11 @@ struct ChatClientBackend: ChatBackend {
         try await client.verify(username, safetyNumber: safetyNumber)
     }
 
+    func sendFile(to username: String, path: String) async throws -> SentFile {
+        let sent = try await client.sendFile(at: path, to: username)
+        return SentFile(name: sent.name, size: sent.size, id: sent.id)
+    }
+
     func trust(_ username: String) async throws {
         guard try await client.trust(username) else { throw CommandFailure.failure("\(username) has no changed identity to accept") }
     }

@@ -53,6 +53,9 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode(failure.exitCode)
     } catch let error as RoomError {
         printError("\(error)")
+    } catch let error as FileTransferError {
+        printError(error.description)
+        if case .refused = error { throw ExitCode(8) }
         throw ExitCode(1)
     } catch let error as RelayError {
         printError("the relay refused: \(error)")

@@ -14,6 +14,12 @@ struct ServerSettings {
         get { server.relay.queueTTLSeconds / 86_400 }
         set { server.relay.queueTTLSeconds = newValue * 86_400 }
     }
+
+    /// The blobs' time to live in whole days.
+    var blobTTLDays: UInt64 {
+        get { server.relay.blobTTLSeconds / 86_400 }
+        set { server.relay.blobTTLSeconds = newValue * 86_400 }
+    }
 }
 
 extension ServerSetting {
@@ -38,6 +44,10 @@ extension ServerSetting {
             .value("max-connections", \.server.relay.maxConnections, "Connections in total."),
             .value("queue-quota", \.server.relay.queueQuota, "Envelopes one recipient's queue may hold."),
             .value("queue-ttl-days", \.queueTTLDays, "Days an undelivered envelope is kept."),
+            .value("blob-dir", \.server.blobDirectory, "Directory for uploaded files' encrypted chunks (default: blobs in the data directory); relays may share one."),
+            .value("max-file-size", \.server.relay.maxFileSize, "Largest file one upload may carry, in bytes."),
+            .value("blob-quota", \.server.relay.blobQuota, "Bytes of files one user may have stored on the relay at once."),
+            .value("blob-ttl-days", \.blobTTLDays, "Days an uploaded file is kept when not every recipient has fetched it."),
             .value("max-unacknowledged-deliveries", \.server.relay.maxUnacknowledgedDeliveries, "Deliveries sent to one connection and not yet acknowledged before pushes pause."),
             .value("authentication-timeout-seconds", \.server.relay.authenticationTimeoutSeconds, "Seconds a connection may stay without logging in."),
             .value("shutdown-grace-seconds", \.server.shutdownGraceSeconds, "Seconds clients get to hang up after GoingAway when the relay stops."),

@@ -41,8 +41,15 @@ final class ScriptedBackend: ChatBackend {
 
     func send(to user: String, text: String) async throws {
         guard user != "nobody" else { throw NoSuchUser() }
+        record("send \(user) \(text)")
+        let now = Date()
+        continuation.yield(
+            .message(ChatMessage(id: UUID().uuidString, from: username, to: user, sentAt: now, receivedAt: now, text: text, verified: false)))
+    }
+
+    private func record(_ entry: String) {
         outboxLock.withLock { _ in
-            let line = Data("send \(user) \(text)\n".utf8)
+            let line = Data("\(entry)\n".utf8)
             if let handle = try? FileHandle(forWritingTo: outbox) {
                 _ = try? handle.seekToEnd()
                 handle.write(line)
@@ -51,9 +58,6 @@ final class ScriptedBackend: ChatBackend {
                 try? line.write(to: outbox)
             }
         }
-        let now = Date()
-        continuation.yield(
-            .message(ChatMessage(id: UUID().uuidString, from: username, to: user, sentAt: now, receivedAt: now, text: text, verified: false)))
     }
 
     func contacts() async throws -> [ChatContact] {
@@ -66,6 +70,14 @@ final class ScriptedBackend: ChatBackend {
     func verify(_ user: String, safetyNumber: String) async throws -> Bool { safetyNumber == "12345" }
 
     func trust(_ user: String) async throws {}
+
+    /// Records `file TO PATH` in the outbox and reports the file by its size on disk.
+    func sendFile(to user: String, path: String) async throws -> SentFile {
+        guard user != "nobody" else { throw NoSuchUser() }
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        record("file \(user) \(path)")
+        return SentFile(name: (path as NSString).lastPathComponent, size: size, id: "00112233445566778899aabbccddeeff")
+    }
 
     /// Complete lines added to `file` since `consumed` bytes.
     private static func lines(in file: URL, after consumed: inout Int) -> [String] {

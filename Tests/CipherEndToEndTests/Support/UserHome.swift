@@ -17,6 +17,7 @@ final class UserHome: Sendable {
         self.passphrase = passphrase ?? "passphrase of \(username)"
         directory = try TemporaryDirectory(prefix: "home-\(username)")
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
     }
 
     /// The directory given as `--home`; `init` creates it.
@@ -32,14 +33,39 @@ final class UserHome: Sendable {
     /// environment (`passphrase` overrides this user's own). A SUBCOMMAND of several words
     /// (`room create`) names a nested command.
     func run(_ subcommand: String, _ arguments: [String] = [], passphrase: String? = nil) async throws -> CommandResult {
+        try await run(subcommand.split(separator: " ").map(String.init), arguments, passphrase: passphrase)
+    }
+
+    /// Runs `cipherchat COMMAND... --home HOME ARGUMENTS...`, for subcommands of a group
+    /// (`file send`).
+    func run(_ command: [String], _ arguments: [String] = [], passphrase: String? = nil) async throws -> CommandResult {
         try await ChildProcess.run(
-            CipherBinary.url(), subcommand.split(separator: " ").map(String.init) + ["--home", home.path] + arguments,
+            CipherBinary.url(), command + ["--home", home.path] + arguments,
             environment: CipherBinary.environment([
                 "CIPHERCHAT_PASSPHRASE": passphrase ?? self.passphrase,
                 "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
             ]),
             outputDirectory: outputDirectory, timeout: Self.commandTimeout
         )
+    }
+
+    /// Starts `cipherchat SUBCOMMAND --home HOME ARGUMENTS...` and returns at once, so a test
+    /// can watch the process (its memory) or kill it mid-way.
+    func launch(_ command: [String], _ arguments: [String] = []) throws -> ChildProcess {
+        let name = UUID().uuidString
+        return try ChildProcess(
+            executable: CipherBinary.url(), arguments: command + ["--home", home.path] + arguments,
+            environment: CipherBinary.environment([
+                "CIPHERCHAT_PASSPHRASE": passphrase,
+                "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
+            ]),
+            standardOutput: outputDirectory.appending(path: "\(name).out"), standardError: outputDirectory.appending(path: "\(name).err")
+        )
+    }
+
+    /// A scratch directory of this user's, for files they send or receive.
+    var files: URL {
+        directory.url.appending(path: "files")
     }
 
     /// `cipherchat init` against `relay`, pinning its certificate; the result, success or not.

@@ -1,0 +1,216 @@
+import CipherCore
+import CipherWire
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sending files (PROTOCOL.md 9.4 and 12.8): the file is encrypted chunk by chunk as it is read
+/// and uploaded as a blob; its key and manifest then go to each recipient in an end-to-end
+/// encrypted `FileOffer`. Memory is a few chunks, whatever the file's size.
+extension ChatClient {
+    /// Plaintext bytes per chunk: large enough that a gigabyte is few frames, small enough that
+    /// an encrypted chunk and its frame fit in the relay's 1 MiB frame limit.
+    public static let fileChunkSize = 256 * 1024
+    /// Chunk requests in flight at once on one connection.
+    static let transferWindow = 8
+    /// Connection losses a transfer rides out (reconnecting each time) before it gives up.
+    static let transferAttempts = 40
+
+    /// Sends the file at `path` to one user: uploads it, then sends them the offer.
+    @discardableResult
+    public func sendFile(at path: String, to recipient: String) async throws -> ReceivedFile {
+        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
+        let offer = try await uploadFile(at: path, recipients: [recipient], room: nil)
+        try await sendFileOffer(offer, to: recipient)
+        try forgetUpload(offer.blobID)
+        return ReceivedFile(offer: offer, from: username, receivedAtMilliseconds: Self.nowMilliseconds)
+    }
+
+    /// Uploads the file at `path` so that `recipients` may download it, and returns the offer to
+    /// send them. Sending the same unchanged file to the same recipients again resumes an upload
+    /// that was interrupted. A room sends the returned offer through its own channel (a payload
+    /// of kind `.fileOffer` to the room), then calls `forgetUpload`.
+    public func uploadFile(at path: String, recipients: [String], room: String?) async throws -> FileOffer {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        let snapshot = try FileSnapshot(path: absolute)
+        let sortedRecipients = Array(Set(recipients)).sorted()
+        let upload = try pendingUpload(path: absolute, recipients: sortedRecipients, room: room, snapshot: snapshot)
+        let manifest = try await withTransferRetries { try await self.uploadOnce(upload) }
+        guard let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
+        return FileOffer(blobID: blobID, manifest: manifest, room: room)
+    }
+
+    /// Forgets a finished upload once its offers are on their way.
+    public func forgetUpload(_ blobID: [UInt8]) throws {
+        var changes = StoreChanges()
+        changes.delete("upload", Hex.encode(blobID))
+        try store.commit(changes)
+    }
+
+    /// Sends an offer to one user over the pairwise session, through the outbox.
+    func sendFileOffer(_ offer: FileOffer, to recipient: String) async throws {
+        var (session, contact) = try await sessionForSending(to: recipient)
+        let payload = Payload(kind: .fileOffer, content: offer.serialized, sentAtMilliseconds: Self.nowMilliseconds, random: random)
+        let envelope = try session.encrypt(payload)
+        let entry = OutboxEntry(
+            clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
+        )
+        let record = ChatRecord(
+            id: Hex.encode(payload.messageID), from: username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
+            receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: contact.verified
+        )
+        var changes = StoreChanges()
+        changes.put("session", recipient, session.serializedState())
+        changes.outboxAdds.append(entry)
+        changes.history.append((record.id, try record.jsonBytes()))
+        try store.commit(changes)
+        try await deliver(entry)
+    }
+
+    /// How a file shows in the chat and in `recv`: its name, size and id.
+    static func fileLine(_ offer: FileOffer) -> String {
+        "file \(offer.manifest.name) (\(offer.manifest.size) bytes) id \(Hex.encode(offer.blobID))"
+    }
+
+    /// The upload to resume for this file and these recipients, or a new one, stored before
+    /// anything is sent.
+    private func pendingUpload(path: String, recipients: [String], room: String?, snapshot: FileSnapshot) throws -> PendingUpload {
+        for (_, value) in try store.items("upload") {
+            let upload = try PendingUpload.fromJSON(value)
+            if upload.path == path, upload.recipients == recipients, upload.room == room, snapshot.matches(upload) {
+                return upload
+            }
+        }
+        let encryptor = FileEncryptor(random: random, chunkSize: Self.fileChunkSize)
+        let upload = PendingUpload(
+            blobID: Hex.encode(random.bytes(FileOffer.blobIDSize)), key: encryptor.withFileKey { Hex.encode($0) },
+            path: path, size: snapshot.size, modified: snapshot.modified, inode: snapshot.inode,
+            recipients: recipients, room: room, chunkSize: Self.fileChunkSize
+        )
+        var changes = StoreChanges()
+        changes.put("upload", upload.blobID, try upload.jsonBytes())
+        try store.commit(changes)
+        return upload
+    }
+
+    /// One attempt: asks the relay what it has, encrypts the whole file again (the same key
+    /// gives the same chunks) and uploads the chunks it lacks, then finishes the blob. Off the
+    /// actor: messages keep arriving while a large file is read and encrypted.
+    private nonisolated func uploadOnce(_ upload: PendingUpload) async throws -> FileManifest {
+        guard let key = Hex.decode(upload.key), let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
+        let link = try await currentLink()
+        let chunkCount = upload.size == 0 ? 1 : (upload.size + UInt64(upload.chunkSize) - 1) / UInt64(upload.chunkSize)
+        var start = WireBlobUploadStart()
+        start.blobID = Data(blobID)
+        start.size = upload.size + chunkCount * 16
+        start.chunkSize = UInt32(upload.chunkSize + 16)
+        start.recipients = upload.recipients
+        guard case .blobUploadStatus(let status) = try await link.request(.blobUploadStart(start)).body else {
+            throw RelayError.unexpectedReply
+        }
+        let firstMissing = status.complete ? chunkCount : status.storedChunks
+
+        let descriptor = Glibc.open(upload.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileTransferError.unreadable(upload.path) }
+        defer { Glibc.close(descriptor) }
+        guard try FileSnapshot(path: upload.path).matches(upload) else { throw FileTransferError.changedDuringUpload(upload.path) }
+
+        var encryptor = try FileEncryptor(resumingWith: key, chunkSize: upload.chunkSize)
+        var sender = ChunkUploader(link: link, blobID: blobID, firstMissing: firstMissing)
+        var buffer = [UInt8](repeating: 0, count: upload.chunkSize)
+        var total: UInt64 = 0
+        while true {
+            let count = try Self.readFully(descriptor, into: &buffer, path: upload.path)
+            if count == 0 { break }
+            total += UInt64(count)
+            var sealed: [[UInt8]] = []
+            try encryptor.append(buffer[0..<count]) { sealed.append($0) }
+            for chunk in sealed { try await sender.send(chunk) }
+        }
+        let name = (upload.path as NSString).lastPathComponent
+        let (finalChunk, manifest) = try encryptor.finish(name: name.isEmpty ? "file" : String(name.utf8.prefix(255)) ?? "file")
+        try await sender.send(finalChunk)
+        try await sender.drain()
+        guard total == upload.size, manifest.size == upload.size else { throw FileTransferError.changedDuringUpload(upload.path) }
+        if !status.complete {
+            var finish = WireBlobUploadFinish()
+            finish.blobID = Data(blobID)
+            guard case .blobUploadStatus(let finished) = try await link.request(.blobUploadFinish(finish)).body, finished.complete else {
+                throw RelayError.unexpectedReply
+            }
+        }
+        return manifest
+    }
+
+    /// Fills `buffer` unless the file ends first; returns how many bytes were read.
+    static func readFully(_ descriptor: Int32, into buffer: inout [UInt8], path: String) throws -> Int {
+        let capacity = buffer.count
+        return try buffer.withUnsafeMutableBytes { bytes in
+            var filled = 0
+            while filled < capacity {
+                let got = Glibc.read(descriptor, bytes.baseAddress! + filled, capacity - filled)
+                if got < 0, errno == EINTR { continue }
+                guard got >= 0 else { throw FileTransferError.unreadable(path) }
+                if got == 0 { break }
+                filled += got
+            }
+            return filled
+        }
+    }
+
+    /// Runs a transfer attempt again after a lost connection (the client reconnects meanwhile)
+    /// or a relay that could not complete a request; a refusal is final.
+    nonisolated func withTransferRetries<Result: Sendable>(_ attempt: @Sendable () async throws -> Result) async throws -> Result {
+        var failures = 0
+        while true {
+            do {
+                return try await attempt()
+            } catch let error as RelayError where error == .connectionClosed || error.code == .internal {
+                failures += 1
+                guard failures < Self.transferAttempts else { throw error }
+                logger.debug("file transfer interrupted, resuming", metadata: ["attempt": "\(failures)"])
+                try await Task.sleep(for: .milliseconds(100))
+            } catch let error as RelayError {
+                throw FileTransferError.relay(error)
+            }
+        }
+    }
+}
+
+/// Uploads chunks in order with a bounded window of requests in flight: the relay's replies
+/// pace the sender, so memory holds at most `ChatClient.transferWindow` chunks.
+struct ChunkUploader {
+    let link: RelayLink
+    let blobID: [UInt8]
+    let firstMissing: UInt64
+    private var index: UInt64 = 0
+    private var inFlight: [Task<Void, any Error>] = []
+
+    init(link: RelayLink, blobID: [UInt8], firstMissing: UInt64) {
+        self.link = link
+        self.blobID = blobID
+        self.firstMissing = firstMissing
+    }
+
+    mutating func send(_ chunk: [UInt8]) async throws {
+        defer { index += 1 }
+        guard index >= firstMissing else { return }
+        var upload = WireBlobChunkUpload()
+        upload.blobID = Data(blobID)
+        upload.index = index
+        upload.data = Data(chunk)
+        let link = self.link
+        inFlight.append(Task {
+            guard case .blobChunkStored = try await link.request(.blobChunkUpload(upload)).body else { throw RelayError.unexpectedReply }
+        })
+        if inFlight.count >= ChatClient.transferWindow {
+            try await inFlight.removeFirst().value
+        }
+    }
+
+    mutating func drain() async throws {
+        while !inFlight.isEmpty { try await inFlight.removeFirst().value }
+    }
+}

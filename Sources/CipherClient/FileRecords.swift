@@ -1,0 +1,105 @@
+import CipherCore
+import Foundation
+
+/// A file someone sent this user: what `cipherchat file list` shows, and what `file get` needs
+/// to fetch and open it. Kept sealed in the store (it holds the file key).
+public struct ReceivedFile: Codable, Sendable, Hashable {
+    /// The blob id in hex: the id the user names the file by.
+    public let id: String
+    public let from: String
+    /// `#name` for a file sent to a room.
+    public let room: String?
+    public let name: String
+    public let size: UInt64
+    /// SHA-256 of the plaintext, hex, from the manifest.
+    public let sha256: String
+    public let receivedAtMilliseconds: UInt64
+    /// Where `file get` last wrote it, once whole and checked.
+    public var savedTo: String?
+    /// The `FileOffer` encoding, hex: holds the file key.
+    let offer: String
+
+    init(offer: FileOffer, from sender: String, receivedAtMilliseconds: UInt64) {
+        id = Hex.encode(offer.blobID)
+        from = sender
+        room = offer.room
+        name = offer.manifest.name
+        size = offer.manifest.size
+        sha256 = Hex.encode(offer.manifest.sha256)
+        self.receivedAtMilliseconds = receivedAtMilliseconds
+        self.offer = Hex.encode(offer.serialized)
+    }
+
+    func fileOffer() throws -> FileOffer {
+        guard let bytes = Hex.decode(offer) else { throw ClientError.storeCorrupted }
+        return try FileOffer(serialized: bytes)
+    }
+}
+
+/// An upload not yet finished, kept (sealed) from before its first chunk until its offers are
+/// in the outbox, so that sending the same file again resumes it under the same key.
+struct PendingUpload: Codable, Sendable, Hashable {
+    let blobID: String
+    /// The file key, hex.
+    let key: String
+    let path: String
+    let size: UInt64
+    /// The file's modification time and inode when the upload began: resuming a changed file
+    /// under the same key would reuse nonces, so a change starts a new upload.
+    let modified: Double
+    let inode: UInt64
+    let recipients: [String]
+    let room: String?
+    let chunkSize: Int
+}
+
+/// A file's identity on disk, to tell whether it changed since an upload began.
+struct FileSnapshot: Equatable {
+    let size: UInt64
+    let modified: Double
+    let inode: UInt64
+
+    init(path: String) throws {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw FileTransferError.unreadable(path)
+        }
+        guard (attributes[.type] as? FileAttributeType) == .typeRegular else { throw FileTransferError.unreadable(path) }
+        size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+        modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    func matches(_ upload: PendingUpload) -> Bool {
+        size == upload.size && modified == upload.modified && inode == upload.inode
+    }
+}
+
+/// Why a file could not be sent or fetched, in words for the person at the terminal.
+public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendable {
+    case unreadable(String)
+    case changedDuringUpload(String)
+    case unknownFile(String)
+    case ambiguousFile(String)
+    case outputExists(String)
+    case unwritable(String)
+    /// The file did not authenticate or its hash did not match: nothing was kept.
+    case refused(name: String)
+    case relay(RelayError)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path): "cannot read \(path): not a readable regular file"
+        case .changedDuringUpload(let path): "\(path) changed while it was being sent: send it again"
+        case .unknownFile(let id): "no received file with id \(id) (see 'cipherchat file list')"
+        case .ambiguousFile(let id): "more than one received file starts with \(id): give more of the id"
+        case .outputExists(let path): "\(path) exists: choose another --out"
+        case .unwritable(let path): "cannot write \(path)"
+        case .refused(let name):
+            "the file \(name) failed its integrity check (altered or truncated on the way) and was refused; nothing was kept"
+        case .relay(let error): "the relay refused the transfer: \(error)"
+        }
+    }
+}

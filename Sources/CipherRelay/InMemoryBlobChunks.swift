@@ -1,0 +1,31 @@
+import Synchronization
+
+/// A `BlobChunkStorage` in memory: for tests of the relay logic without a disk. The server
+/// stores chunks as files (`FileSystemBlobChunks` in CipherServer).
+public final class InMemoryBlobChunks: BlobChunkStorage {
+    private let chunks = Mutex<[[UInt8]: [UInt64: [UInt8]]]>([:])
+
+    public init() {}
+
+    public func storeChunk(_ bytes: [UInt8], blobID: [UInt8], index: UInt64) {
+        chunks.withLock { all in
+            if all[blobID]?[index] == nil { all[blobID, default: [:]][index] = bytes }
+        }
+    }
+
+    public func chunk(blobID: [UInt8], index: UInt64, length: Int) -> [UInt8]? {
+        chunks.withLock { all in all[blobID]?[index].flatMap { $0.count == length ? $0 : nil } }
+    }
+
+    public func storedPrefix(blobID: [UInt8], layout: BlobLayout) -> UInt64 {
+        chunks.withLock { all in
+            var index: UInt64 = 0
+            while index < layout.chunkCount, all[blobID]?[index]?.count == layout.chunkLength(index) { index += 1 }
+            return index
+        }
+    }
+
+    public func deleteChunks(blobID: [UInt8]) {
+        chunks.withLock { _ = $0.removeValue(forKey: blobID) }
+    }
+}

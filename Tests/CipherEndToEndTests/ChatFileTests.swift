@@ -1,0 +1,45 @@
+import CipherTesting
+import Foundation
+import Testing
+
+/// Files in `cipherchat chat`, in a real terminal (tmux) against a real relay.
+@Suite("Files in the terminal chat", .enabled(if: TmuxSession.isAvailable))
+struct ChatFileTests {
+    @Test("/file sends a file the other side can fetch, and a file that arrives shows its name, size and id")
+    func fileInTheChat() async throws {
+        let relay = try await RelayProcess()
+        let endpoint = try relay.requireEndpoint()
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: endpoint).requireSuccess()
+        try await bob.initialize(on: endpoint).requireSuccess()
+        let outgoing = alice.files.appending(path: "from-alice.bin")
+        try TestFiles.make(at: outgoing, size: 300_000)
+        let incoming = bob.files.appending(path: "from-bob.bin")
+        try TestFiles.make(at: incoming, size: 12_345)
+
+        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
+        let terminal = try TmuxSession(command, columns: 160, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { terminal.kill() }
+        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+
+        try terminal.type("/file bob \(outgoing.path)")
+        try terminal.press("Enter")
+        try await terminal.waitFor(text: "sent file from-alice.bin (300000 bytes) to bob id", timeout: .seconds(60))
+        #expect(try await bob.receive().map(\.kind) == ["file"])
+        let listed = try #require(try await bob.listFiles().first)
+        let saved = bob.files.appending(path: "saved.bin")
+        try await bob.run(["file", "get"], [listed.id, "--out", saved.path]).requireSuccess()
+        #expect(try TestFiles.sha256(of: saved) == TestFiles.sha256(of: outgoing))
+
+        let sent = try await bob.run(["file", "send"], ["alice", incoming.path]).requireSuccess()
+        let id = try #require(sent.standardOutput.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await terminal.waitFor(text: "file from-bob.bin (12345 bytes) id \(id)", timeout: .seconds(30))
+
+        try terminal.type("/quit")
+        try terminal.press("Enter")
+        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+    }
+}
