@@ -43,7 +43,9 @@ extension ChatClient {
             let contact = Contact(username: username, identity: presentedHex, verified: false, pendingIdentity: nil)
             var changes = StoreChanges()
             changes.put("contact", username, try contact.encoded())
-            try store.commit(changes)
+            // No sync of its own: what follows a first contact (the durable commit before a
+            // message is sent, or the sync before one is acknowledged) syncs it too.
+            try store.commit(changes, durable: false)
             return contact
         }
         let pinned = try pinnedIdentity(of: known)

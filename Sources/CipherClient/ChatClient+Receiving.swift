@@ -5,15 +5,37 @@ import Foundation
 extension ChatClient {
     /// Handles one delivery: decrypts it in the sender's session (starting one from a prekey
     /// message), drops repeats, stores the message and then acknowledges it to the relay.
+    ///
+    /// The message is stored without a disk sync and shown at once; its acknowledgement waits
+    /// for a sync, which one task makes for every delivery handled meanwhile. So a burst of
+    /// deliveries costs one sync, not one each, and none leaves the relay before it is on this
+    /// disk: a message the store failed to keep is delivered again at the next login.
     func handle(_ delivery: WireDelivery, on link: RelayLink) async {
-        // Acknowledged only once the outcome is stored: a message the store failed to keep is
-        // left with the relay, which delivers it again at the next login.
         if await process(delivery) {
-            var acknowledge = WireAcknowledge()
-            acknowledge.deliveryIds = [delivery.deliveryID]
-            try? await link.post(.acknowledge(acknowledge))
+            if acknowledgementLink !== link { await acknowledgeStored() }
+            acknowledgementLink = link
+            pendingAcknowledgements.append(delivery.deliveryID)
+            if pendingAcknowledgements.count == 1 {
+                Task { await self.acknowledgeStored() }
+            }
         }
         eventSink.yield(.deliveryHandled)
+    }
+
+    /// Syncs the store and acknowledges every delivery stored before.
+    func acknowledgeStored() async {
+        guard !pendingAcknowledgements.isEmpty, let link = acknowledgementLink else { return }
+        let ids = pendingAcknowledgements
+        pendingAcknowledgements = []
+        do {
+            try store.syncToDisk()
+        } catch {
+            eventSink.yield(.warning("received messages could not be saved to disk and will be delivered again: \(error)"))
+            return
+        }
+        var acknowledge = WireAcknowledge()
+        acknowledge.deliveryIds = ids
+        try? await link.post(.acknowledge(acknowledge))
     }
 
     /// Whether the delivery is settled (shown, dropped as a repeat, refused, or held) and may
@@ -22,6 +44,7 @@ extension ChatClient {
     func process(_ delivery: WireDelivery) async -> Bool {
         let sender = delivery.sender
         do {
+            try store.forgetItemsIfChangedElsewhere()
             if let record = try decrypt(delivery) {
                 eventSink.yield(.message(record))
             }
@@ -95,7 +118,7 @@ extension ChatClient {
 
         var replay = try window("replay", sender)
         guard replay.insert(payload.messageID) else {
-            try store.commit(changes)
+            try store.commit(changes, durable: false)
             return nil
         }
         changes.put("replay", sender, replay.serialized())
@@ -105,7 +128,7 @@ extension ChatClient {
             text: payload.kind == .text ? payload.text : "", verified: known?.verified ?? false
         )
         changes.history.append((record.id, try record.jsonBytes()))
-        try store.commit(changes)
+        try store.commit(changes, durable: false)
         return record
     }
 

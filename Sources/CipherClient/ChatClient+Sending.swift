@@ -9,6 +9,7 @@ extension ChatClient {
     public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
         guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        try store.forgetItemsIfChangedElsewhere()
         var (session, contact) = try await sessionForSending(to: recipient)
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         let envelope = try session.encrypt(payload)
@@ -62,9 +63,11 @@ extension ChatClient {
             do {
                 let reply = try await requestOnCurrentLink(.send(send))
                 guard case .sendAccepted = reply.body else { throw RelayError.unexpectedReply }
+                // A removal lost to a power failure only resends the envelope, which the relay
+                // stores once and the recipient shows once: no sync needed.
                 var changes = StoreChanges()
                 changes.outboxRemovals.append(entry.clientMessageID)
-                try store.commit(changes)
+                try store.commit(changes, durable: false)
                 return
             } catch let error as RelayError where error.code == .rateLimited {
                 try await Task.sleep(for: .milliseconds(Int(max(error.retryAfterMilliseconds, 10))))

@@ -28,6 +28,10 @@ public actor ChatClient {
     var verifiedIdentities: [String: PublicIdentity] = [:]
     /// Whether this client takes deliveries; one that only sends leaves them with the relay.
     var receiving = true
+    /// Deliveries stored but not yet acknowledged: they are acknowledged together once a
+    /// disk sync has made them durable (see `ChatClient+Receiving.swift`).
+    var pendingAcknowledgements: [UInt64] = []
+    var acknowledgementLink: RelayLink?
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -131,6 +135,7 @@ public actor ChatClient {
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
+        await acknowledgeStored()
         await link?.close()
         link = nil
         for waiter in linkWaiters { waiter.resume(throwing: CancellationError()) }

@@ -1,6 +1,7 @@
 import CipherCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The client's local store: one SQLite file in the user's home directory (`client.db`).
 /// Settings that are not secret (the relay's address and certificate pin, the username) are
@@ -11,6 +12,24 @@ final class ClientStore: Sendable {
     private let database: DatabaseQueue
     private let storageKey: StorageKey
     private let random = SystemRandomSource()
+    /// Items already read or written, unsealed: a message would otherwise read and unseal
+    /// its session, contact and windows from the file each time. Every write goes through
+    /// `commit`, which updates it; writes by another process are noticed by
+    /// `forgetItemsIfChangedElsewhere`.
+    private let itemCache = Mutex(ItemCache())
+
+    private struct ItemKey: Hashable {
+        let kind: String
+        let name: String
+    }
+
+    private struct ItemCache {
+        /// A value of nil records that the item is absent.
+        var items: [ItemKey: [UInt8]?] = [:]
+        /// SQLite's `data_version` when the cache was last checked: it changes when another
+        /// connection commits.
+        var dataVersion: Int?
+    }
 
     static let fileName = "client.db"
 
@@ -107,10 +126,25 @@ final class ClientStore: Sendable {
 
     /// The item's plaintext, or nil when absent.
     func item(_ kind: String, _ name: String) throws -> [UInt8]? {
-        guard let sealed = try database.read({ db in
+        let key = ItemKey(kind: kind, name: name)
+        if let cached = itemCache.withLock({ $0.items[key] }) { return cached }
+        let value = try database.read { db in
             try Data.fetchOne(db, sql: "SELECT sealed FROM item WHERE kind = ? AND name = ?", arguments: [kind, name])
-        }) else { return nil }
-        return try storageKey.open(Array(sealed), context: "\(kind)/\(name)")
+        }.map { sealed in try storageKey.open(Array(sealed), context: "\(kind)/\(name)") }
+        itemCache.withLock { $0.items[key] = .some(value) }
+        return value
+    }
+
+    /// Empties the item cache if another process committed to the file since the last check
+    /// (a `cipherchat verify` in another terminal while `chat` runs, say). One cheap query.
+    func forgetItemsIfChangedElsewhere() throws {
+        let version = try database.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") }
+        itemCache.withLock { cache in
+            if cache.dataVersion != version {
+                cache.items.removeAll()
+                cache.dataVersion = version
+            }
+        }
     }
 
     func items(_ kind: String) throws -> [(name: String, value: [UInt8])] {
@@ -126,32 +160,62 @@ final class ClientStore: Sendable {
 
     /// Writes several items, deletions and outbox changes in one transaction, so that, for
     /// example, a session's new state and the envelope it produced are stored together.
-    func commit(_ changes: StoreChanges) throws {
+    ///
+    /// A durable commit is on disk when this returns (`synchronous = FULL`: the log is synced).
+    /// A commit that is not durable survives the process being killed but may be lost with
+    /// the machine's power; it becomes durable with the next durable commit or `syncToDisk`,
+    /// since both sync the same write-ahead log. Whatever precedes sending ciphertext is
+    /// durable (a sending chain rolled back by a power loss would reuse message keys);
+    /// received messages are committed without a sync and acknowledged after `syncToDisk`.
+    func commit(_ changes: StoreChanges, durable: Bool = true) throws {
         let sealedPuts = try changes.puts.map { put in
             (put.kind, put.name, Data(try storageKey.seal(put.value, context: "\(put.kind)/\(put.name)", random: random)))
         }
         let sealedHistory = try changes.history.map { entry in
             (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
         }
+        try database.writeWithoutTransaction { db in
+            if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+            try db.inTransaction {
+                try Self.apply(changes, sealedPuts: sealedPuts, sealedHistory: sealedHistory, db)
+                return .commit
+            }
+        }
+        itemCache.withLock { cache in
+            for put in changes.puts { cache.items[ItemKey(kind: put.kind, name: put.name)] = .some(put.value) }
+            for deletion in changes.deletions { cache.items[ItemKey(kind: deletion.kind, name: deletion.name)] = .some(nil) }
+        }
+    }
+
+    /// Makes every commit so far durable: one small durable commit syncs the log that holds
+    /// them all.
+    func syncToDisk() throws {
         try database.write { db in
-            for (kind, name, sealed) in sealedPuts {
-                try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
-            }
-            for deletion in changes.deletions {
-                try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
-            }
-            for (messageID, sealed) in sealedHistory {
-                try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
-            }
-            for entry in changes.outboxAdds {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
-                )
-            }
-            for id in changes.outboxRemovals {
-                try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
-            }
+            try Self.setSetting(db, "last_sync", String(Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+    }
+
+    private static func apply(
+        _ changes: StoreChanges, sealedPuts: [(String, String, Data)], sealedHistory: [(String, Data)], _ db: Database
+    ) throws {
+        for (kind, name, sealed) in sealedPuts {
+            try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
+        }
+        for deletion in changes.deletions {
+            try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
+        }
+        for (messageID, sealed) in sealedHistory {
+            try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
+        }
+        for entry in changes.outboxAdds {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
+            )
+        }
+        for id in changes.outboxRemovals {
+            try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
         }
     }
 

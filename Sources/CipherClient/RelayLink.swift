@@ -188,8 +188,11 @@ public actor RelayLink {
         return welcome
     }
 
-    public func close() {
-        channel.close(promise: nil)
+    /// Sends what was written before (a last acknowledgement, say), then closes, and returns
+    /// once the connection is closed: a process that exits right after loses nothing.
+    public func close() async {
+        writer.close()
+        try? await channel.closeFuture.get()
     }
 
     private func failAll(_ error: any Error) {

@@ -86,3 +86,9 @@ public actor InMemoryRelayStore: RelayStore {
 
     public func close() {}
 }
+
+extension InMemoryRelayStore {
+    public func totalQueuedEnvelopes() -> Int {
+        queues.values.reduce(0) { $0 + $1.count }
+    }
+}

@@ -10,10 +10,10 @@ public actor RelayConnection {
     private let sink: any RelayFrameSink
     private let service: RelayService
     private let address: String
-    private let nonce: [UInt8]
+    /// The login challenge; emptied once the client is in.
+    private var nonce: [UInt8]
     private let challengeIssuedAt: UInt64
     private var username: String?
-    private var identity: PublicIdentity?
     private var messageBucket: TokenBucket
     private var unacknowledged: Set<UInt64> = []
     private var pushesPaused = false
@@ -66,12 +66,14 @@ public actor RelayConnection {
             frame = try WireClientFrame(boundedBytes: bytes, maxSize: service.configuration.maxFrameSize)
         } catch {
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            service.observer.malformedFrame()
             send(error: .malformedFrame, "the frame is not a valid ClientFrame", requestID: 0)
             return .close
         }
         do {
             return try await handle(frame)
         } catch {
+            service.observer.storeError()
             send(error: .internal, "the relay could not complete the request", requestID: frame.requestID)
             return .close
         }
@@ -80,6 +82,7 @@ public actor RelayConnection {
     /// The frame was larger than the limit: the adapter drops it unread and calls this.
     public func frameTooLarge() {
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "frame_size"))
+        service.observer.limitHit(.frameSize)
         send(error: .frameTooLarge, "frames are limited to \(service.configuration.maxFrameSize) bytes", requestID: 0, limit: "frame_size")
     }
 
@@ -91,7 +94,14 @@ public actor RelayConnection {
         case .login(let login):
             return try await handleLogin(login, requestID: requestID)
         case .publishPrekeys(let publish):
-            guard let username, let identity else { return notAuthenticated(requestID) }
+            guard let username else { return notAuthenticated(requestID) }
+            // The identity is looked up again rather than kept: parsed RSA keys held by every
+            // idle connection cost more memory than a rare publication costs time.
+            guard let account = try await service.store.account(named: username),
+                  let identity = try? PublicIdentity(serialized: account.identity) else {
+                send(error: .internal, "the relay could not complete the request", requestID: requestID)
+                return .close
+            }
             return try await handlePublish(publish, username: username, identity: identity, requestID: requestID)
         case .fetchBundle(let fetch):
             guard username != nil else { return notAuthenticated(requestID) }
@@ -103,7 +113,9 @@ public actor RelayConnection {
             guard let username else { return notAuthenticated(requestID) }
             // The deletion commits with the next batch; nothing here waits for the disk.
             try service.store.acknowledgeWithoutWaiting(recipient: username, deliveryIDs: acknowledge.deliveryIds)
-            for id in acknowledge.deliveryIds { unacknowledged.remove(id) }
+            var acknowledged = 0
+            for id in acknowledge.deliveryIds where unacknowledged.remove(id) != nil { acknowledged += 1 }
+            service.observer.envelopesAcknowledged(count: acknowledged)
             acknowledgedWhileReadingQueue?.formUnion(acknowledge.deliveryIds)
             if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
@@ -117,6 +129,7 @@ public actor RelayConnection {
             return .keepOpen
         case nil:
             service.securityLog.record(SecurityEvent(kind: .malformedFrame, address: address, username: username))
+            service.observer.malformedFrame()
             send(error: .malformedFrame, "the frame has no request", requestID: requestID)
             return .close
         }
@@ -131,6 +144,7 @@ public actor RelayConnection {
             return .close
         }
         guard let identity = try? PublicIdentity(wire: register.identity) else {
+            service.observer.authenticationFailed(.invalidIdentity)
             send(error: .authenticationFailed, "the identity is not valid", requestID: requestID)
             return .close
         }
@@ -139,6 +153,7 @@ public actor RelayConnection {
             serverCertificateHash: service.certificateHash, identity: identity
         ) else {
             service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "bad_proof"))
+            service.observer.authenticationFailed(.badProof)
             send(error: .authenticationFailed, "the proof of possession does not verify", requestID: requestID)
             return .close
         }
@@ -153,12 +168,13 @@ public actor RelayConnection {
             // takes a name.
             guard existing.identity == identity.serialized else {
                 service.securityLog.record(SecurityEvent(kind: .registrationRefused, address: address, username: register.username, detail: "taken"))
+                service.observer.authenticationFailed(.usernameTaken)
                 send(error: .usernameTaken, "that username belongs to another identity", requestID: requestID)
                 return .close
             }
             service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: register.username))
         }
-        try await authenticated(as: register.username, identity: identity, requestID: requestID)
+        try await authenticated(as: register.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -168,6 +184,7 @@ public actor RelayConnection {
               let account = try await service.store.account(named: login.username),
               let identity = try? PublicIdentity(serialized: account.identity) else {
             service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, detail: "unknown_user"))
+            service.observer.authenticationFailed(.unknownUser)
             send(error: .unknownUser, "no such user", requestID: requestID)
             return .close
         }
@@ -176,11 +193,12 @@ public actor RelayConnection {
             serverCertificateHash: service.certificateHash, identity: identity
         ) else {
             service.securityLog.record(SecurityEvent(kind: .loginFailed, address: address, username: login.username, detail: "bad_proof"))
+            service.observer.authenticationFailed(.badProof)
             send(error: .authenticationFailed, "the login signature does not verify", requestID: requestID)
             return .close
         }
         service.securityLog.record(SecurityEvent(kind: .loginSucceeded, address: address, username: login.username))
-        try await authenticated(as: login.username, identity: identity, requestID: requestID)
+        try await authenticated(as: login.username, requestID: requestID)
         return .keepOpen
     }
 
@@ -189,9 +207,9 @@ public actor RelayConnection {
         return now >= challengeIssuedAt && now - challengeIssuedAt <= service.configuration.challengeLifetimeSeconds * 1000
     }
 
-    private func authenticated(as name: String, identity: PublicIdentity, requestID: UInt64) async throws {
+    private func authenticated(as name: String, requestID: UInt64) async throws {
         username = name
-        self.identity = identity
+        nonce = []
         guard !closed else { return }
         var welcome = WireWelcome()
         welcome.username = name
@@ -205,6 +223,9 @@ public actor RelayConnection {
         // pushes meanwhile are deferred by `refill` and sent after the older queued ones.
         deferredPushes = []
         service.registry.add(self, for: name)
+        // Logged in while the relay was announcing its shutdown: this client was not among
+        // those told, so tell it now rather than keep the shutdown waiting for it.
+        if service.isShuttingDown { goAway() }
         try await refill(username: name)
     }
 
@@ -283,6 +304,11 @@ public actor RelayConnection {
         var frame = WireServerFrame()
         frame.delivery = delivery
         sink.send(frame)
+        let now = service.clock.wallMilliseconds
+        service.observer.envelopeDelivered(
+            bytes: envelope.envelope.count,
+            latencyMilliseconds: now > envelope.acceptedAtMilliseconds ? now - envelope.acceptedAtMilliseconds : 0
+        )
     }
 
     private func handleSend(_ send: WireSendEnvelope, sender: String, requestID: UInt64) async throws -> Disposition {
@@ -304,18 +330,21 @@ public actor RelayConnection {
         )
         switch ticket.result {
         case .stored(let envelope):
+            service.observer.envelopeAccepted(bytes: envelope.envelope.count)
             // Push first: an online recipient need not wait for the disk.
             await service.push(envelope)
         case .duplicate:
             break
         case .quotaExceeded(let quota):
             service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "queue_quota"))
+            service.observer.limitHit(.queueQuota)
             self.send(error: .queueFull, "the recipient's queue is full (\(quota) messages)", requestID: requestID, limit: "queue_quota")
             return .keepOpen
         }
         // The sender's acknowledgement waits for the group commit, off this connection's path,
         // so the next frame is read at once.
         let sink = self.sink
+        let observer = service.observer
         let clientMessageID = send.clientMessageID
         ticket.whenDurable { outcome in
             var reply = WireServerFrame()
@@ -326,6 +355,7 @@ public actor RelayConnection {
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
             case .failure:
+                observer.storeError()
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"
@@ -340,6 +370,7 @@ public actor RelayConnection {
     private func takeMessageToken(requestID: UInt64) -> Bool {
         guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
+        service.observer.limitHit(.messageRate)
         send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")
         return false
     }

@@ -8,6 +8,8 @@ public final class RelayService: Sendable {
     public let configuration: RelayConfiguration
     public let registry = ConnectionRegistry()
     public let securityLog: any SecurityLog
+    /// Where counts for monitoring go.
+    public let observer: any RelayObserver
     let clock: any RelayClock
     let random: any RandomSource
     /// SHA-256 of the relay's TLS certificate: bound into every authentication signature.
@@ -15,9 +17,11 @@ public final class RelayService: Sendable {
 
     public init(
         store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,
-        clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8]
+        clock: any RelayClock, random: any RandomSource, certificateHash: [UInt8],
+        observer: any RelayObserver = SilentRelayObserver()
     ) {
         self.store = store
+        self.observer = observer
         self.configuration = configuration
         self.securityLog = securityLog
         self.clock = clock
@@ -72,11 +76,19 @@ public final class RelayService: Sendable {
     public func expireQueues() async throws -> Int {
         let ttl = configuration.queueTTLSeconds * 1000
         let now = clock.wallMilliseconds
-        return try await store.expire(acceptedBefore: now > ttl ? now - ttl : 0)
+        let expired = try await store.expire(acceptedBefore: now > ttl ? now - ttl : 0)
+        if expired > 0 { observer.envelopesExpired(count: expired) }
+        return expired
     }
+
+    /// Set by `announceShutdown`: a client that logs in after it is told at once to go away.
+    private let shuttingDown = Atomic<Bool>(false)
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
 
     /// Tells every connected client the relay is going away, so they reconnect elsewhere.
     public func announceShutdown() async {
+        shuttingDown.store(true, ordering: .relaxed)
         for connection in registry.all() {
             await connection.goAway()
         }

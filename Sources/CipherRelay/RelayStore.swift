@@ -172,6 +172,6 @@ extension QueueStore {
 }
 
 /// Everything the relay stores.
-public protocol RelayStore: AccountStore, PrekeyStore, QueueStore {
+public protocol RelayStore: AccountStore, PrekeyStore, QueueStore, QueueStatistics {
     func close() async throws
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// What every connection's handler shares.
 struct RelayChannelContext: Sendable {
@@ -13,6 +14,24 @@ struct RelayChannelContext: Sendable {
     let authenticationTimeout: TimeAmount
     let logger: Logger
     let taskExecutors: [ObjectIdentifier: EventLoopTaskExecutor]
+    let open: OpenChannels
+}
+
+/// The client channels open now, so that a relay stopping can close those still open after
+/// the grace period.
+final class OpenChannels: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func remove(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = nil } }
+    var count: Int { channels.withLock { $0.count } }
+
+    /// Closes every open channel; returns how many there were.
+    func closeAll() -> Int {
+        let open = channels.withLock { $0.values }
+        for channel in open { channel.close(promise: nil) }
+        return open.count
+    }
 }
 
 /// One client connection, on its channel's event loop: admits it, hands its frames in order to
@@ -38,6 +57,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
     private var draining = false
     private var readingPaused = false
+    private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
     init(shared: RelayChannelContext) {
@@ -46,10 +66,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
+        shared.open.add(channel)
         address = channel.remoteAddress?.ipAddress ?? "unknown"
         switch shared.limiter.admit(address: address) {
         case .refused(let limit):
             shared.service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
+            if let limit = RelayLimit(rawValue: limit) { shared.service.observer.limitHit(limit) }
             // The error frame is written once the TLS handshake completes (see below).
             refusedLimit = limit
         case .admitted:
@@ -94,14 +116,18 @@ final class RelayChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        shared.open.remove(context.channel)
         loginTimer?.cancel()
         loginTimer = nil
-        queued.removeAll()
+        channelClosed = true
         if admitted {
             admitted = false
             shared.limiter.release(address: address)
         }
-        if let connection {
+        // Frames that arrived before the close are still handled (a client's last
+        // acknowledgement, sent just before it hangs up, say); the draining task then closes
+        // the connection. With nothing queued it is closed now.
+        if !draining, let connection {
             self.connection = nil
             Task { await connection.close() }
         }
@@ -119,6 +145,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
         let executor = shared.taskExecutors[ObjectIdentifier(channel.eventLoop)]
         Task(executorPreference: executor) {
+            defer {
+                if handler.value.channelClosed {
+                    handler.value.connection = nil
+                    Task { await connection.close() }
+                }
+            }
             while let frame = handler.value.nextFrame(channel: channel) {
                 let keepOpen: Bool
                 switch frame {
@@ -145,7 +177,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private func nextFrame(channel: any Channel) -> InboundFrame? {
         guard connection != nil, let frame = queued.popFirst() else {
             draining = false
-            if readingPaused {
+            if readingPaused, !channelClosed {
                 readingPaused = false
                 channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The relay over the network: TLS 1.3, length-prefixed frames, one `RelayConnection` per
 /// client. All protocol decisions are made in CipherRelay; this wires sockets to them.
@@ -15,13 +16,17 @@ public final class RelayServer: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let serverChannel: any Channel
+    private let connections: RelayChannelContext
     /// Where the relay listens; with port 0 this holds the port the system chose.
     public let localAddress: SocketAddress
+    /// Set once `shutdown()` has begun: `/readyz` then answers 503.
+    private let draining = Atomic<Bool>(false)
 
     /// Binds the listening socket; `run()` then serves until `shutdown()`.
     public init(
         configuration: ServerConfiguration, store: any RelayStore, securityLog: any SecurityLog,
-        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        logger: Logger, observer: any RelayObserver = SilentRelayObserver(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         self.configuration = configuration
         self.logger = logger
@@ -32,15 +37,17 @@ public final class RelayServer: Sendable {
         }
         service = RelayService(
             store: store, configuration: configuration.relay, securityLog: securityLog,
-            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash
+            clock: SystemRelayClock(), random: SystemRandomSource(), certificateHash: tlsIdentity.certificateHash,
+            observer: observer
         )
         let sslContext = try RelayTLS.serverContext(identity: tlsIdentity)
         let relay = configuration.relay
         let shared = RelayChannelContext(
             service: service, limiter: ConnectionLimiter(configuration: relay),
             authenticationTimeout: .seconds(Int64(relay.authenticationTimeoutSeconds)), logger: logger,
-            taskExecutors: EventLoopTaskExecutor.perLoop(of: group)
+            taskExecutors: EventLoopTaskExecutor.perLoop(of: group), open: OpenChannels()
         )
+        connections = shared
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,10 +72,13 @@ public final class RelayServer: Sendable {
         "listening on \(configuration.host):\(localAddress.port ?? 0) tls-sha256=\(Hex.encode(tlsIdentity.certificateHash))"
     }
 
-    /// Accepts and serves connections until the listening socket is closed.
+    /// Accepts and serves connections until the listening socket is closed, then (after
+    /// `shutdown()`) until the connections have ended or the grace period is over.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.sweepExpiredEnvelopes() }
+            // Several relays on one store: envelopes another relay queued reach this relay's
+            // clients through the store's wake-ups, and a poll in case one is lost.
             if let signals = service.store as? any SharedQueueSignals {
                 let delivery = SharedQueueDelivery(
                     service: service, signals: signals, pollInterval: configuration.relay.sharedQueuePollInterval
@@ -76,14 +86,37 @@ public final class RelayServer: Sendable {
                 group.addTask { await delivery.run() }
             }
             try await serverChannel.closeFuture.get()
+            await waitForConnectionsToEnd()
             group.cancelAll()
         }
     }
 
-    /// Stops accepting, tells connected clients to go elsewhere, and closes the listener.
+    /// Stops accepting and tells connected clients to go elsewhere; `run()` then gives them
+    /// `shutdownGraceSeconds` to hang up (writes in flight finish meanwhile), closes what is
+    /// left, and returns.
     public func shutdown() async {
-        await service.announceShutdown()
+        guard !draining.exchange(true, ordering: .relaxed) else { return }
+        logger.info("stopping: no new connections, connected clients told to go elsewhere")
         serverChannel.close(promise: nil)
+        await service.announceShutdown()
+    }
+
+    /// Whether the relay is stopping.
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Client connections open now, logged in or not.
+    public var openConnections: Int { connections.limiter.openConnections }
+
+    /// Waits, at most the grace period, until every connection has ended, then closes the rest.
+    private func waitForConnectionsToEnd() async {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(Int64(configuration.shutdownGraceSeconds)))
+        while connections.open.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = connections.open.closeAll()
+        if left > 0 {
+            logger.info("closing connections still open after the grace period", metadata: ["count": "\(left)"])
+        }
     }
 
     private func sweepExpiredEnvelopes() async throws {

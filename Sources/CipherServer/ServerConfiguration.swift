@@ -12,6 +12,14 @@ public struct ServerConfiguration: Sendable {
     public var relay = RelayConfiguration()
     /// How often queues are swept for envelopes past their time to live.
     public var expirySweepSeconds: UInt64 = 3600
+    /// The monitoring listener (`/metrics`, `/healthz`, `/readyz`), plain HTTP: keep it on a
+    /// private address. Port 0 picks a free port (tests); the second ready line says which.
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort = 9090
+    /// When the relay stops, how long connected clients get to hang up after `GoingAway`
+    /// before their connections are closed. With the store's close it keeps a stop well under
+    /// the 10 seconds a supervisor usually waits before killing.
+    public var shutdownGraceSeconds: UInt64 = 5
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

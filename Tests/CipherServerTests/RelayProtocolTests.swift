@@ -234,7 +234,7 @@ struct HostileConnectionTests {
 struct RelayRestartTests {
     @Test("clients survive a relay restart in the middle of a conversation, losing nothing")
     func restartMidConversation() async throws {
-        var relay = try await TestRelay.start()
+        var relay = try await TestRelay.startOnRestartablePort()
         let alice = try await relay.makeUser("alice")
         let bob = try await relay.makeUser("bob")
         let bobEvents = EventCollector()
@@ -321,6 +321,33 @@ struct RelayLimitTests {
 
 @Suite("Trust policy", .serialized)
 struct TrustPolicyTests {
+    @Test("a contact verified by another process sharing the home shows as verified in a running client")
+    func verifiedElsewhere() async throws {
+        let relay = try await TestRelay.start()
+        let home = TestRelay.temporaryHome()
+        let alice = try await relay.makeUser("alice", home: home)
+        let bob = try await relay.makeUser("bob")
+        let events = EventCollector()
+        await events.follow(alice)
+        try await alice.start()
+        try await bob.start()
+        try await bob.send("first", to: "alice")
+        #expect(await events.wait { await $0.messages.count == 1 })
+        #expect(await events.messages.first?.verified == false)
+
+        // What `cipherchat verify` does in another terminal while this client runs.
+        let elsewhere = try ChatClient.open(home: home, passphrase: "test passphrase")
+        let (number, _) = try await elsewhere.safetyNumber(with: "bob")
+        #expect(try await elsewhere.verify("bob", safetyNumber: number.description))
+
+        try await bob.send("second", to: "alice")
+        #expect(await events.wait { await $0.messages.count == 2 })
+        #expect(await events.messages.last?.verified == true)
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+    }
+
     @Test("with the verified policy, nothing goes to a contact until the safety number is confirmed")
     func verifiedOnly() async throws {
         let relay = try await TestRelay.start()

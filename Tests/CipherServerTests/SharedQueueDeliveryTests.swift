@@ -117,5 +117,6 @@ private struct WakeupsLost: RelayStore, SharedQueueSignals {
     }
     func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int { try await store.expire(acceptedBefore: cutoffMilliseconds) }
     func queuedCount(for recipient: String) async throws -> Int { try await store.queuedCount(for: recipient) }
+    func totalQueuedEnvelopes() async throws -> Int { try await store.totalQueuedEnvelopes() }
     func close() async throws { try await store.close() }
 }

@@ -5,6 +5,7 @@ import CipherServer
 import CipherSQLite
 import Foundation
 import Logging
+import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,119 +14,91 @@ struct ServerCommand: AsyncParsableCommand {
         discussion: """
             Listens with TLS 1.3 only. Without --tls-cert/--tls-key it makes a self-signed \
             certificate in the data directory on first start and reuses it. When ready it prints \
-            one line: 'listening on HOST:PORT tls-sha256=HEX'; clients pin that fingerprint. \
-            Stops cleanly on SIGINT or SIGTERM.
+            two lines: 'listening on HOST:PORT tls-sha256=HEX' (clients pin that fingerprint), then \
+            'metrics on HOST:PORT', the plain-HTTP listener for /metrics, /healthz and /readyz. \
+            On SIGINT or SIGTERM it stops accepting, sends GoingAway to connected clients, gives \
+            them --shutdown-grace-seconds to hang up, closes the store and exits 0.
+
+            Every setting is a flag '--KEY VALUE', an environment variable CIPHERCHAT_KEY (upper \
+            case, dashes as underscores) or a line 'KEY = VALUE' in the file of --config FILE \
+            (or CIPHERCHAT_CONFIG); a flag wins over the environment, the environment over the \
+            file. Unknown keys are an error.
+
+            \(ServerSetting.helpText)
             """
     )
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
-
-    @Option(help: "Port to listen on (0 picks a free one).")
-    var port = 7443
-
-    @Option(help: "Data directory: the SQLite store, the certificate, the security log.")
-    var data = "cipherchat-data"
-
-    @Option(help: ArgumentHelp(
-        "Store on PostgreSQL instead of SQLite (default: $CIPHERCHAT_POSTGRES_URL): several instances on one database form one service.",
-        valueName: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]"
-    ))
-    var postgres: String?
-
-    @Option(help: "TLS certificate chain (PEM), with --tls-key.")
-    var tlsCert: String?
-
-    @Option(help: "TLS private key (PEM), with --tls-cert.")
-    var tlsKey: String?
-
-    @Option(help: "Largest frame in bytes; a larger one closes the connection.")
-    var maxFrameSize = RelayConfiguration().maxFrameSize
-
-    @Option(help: "Messages per second one connection may send (token bucket rate).")
-    var messagesPerSecond = RelayConfiguration().messagesPerSecond
-
-    @Option(help: "Burst of messages one connection may send at once.")
-    var messageBurst = RelayConfiguration().messageBurst
-
-    @Option(help: "Connections from one address.")
-    var maxConnectionsPerAddress = RelayConfiguration().maxConnectionsPerAddress
-
-    @Option(help: "Connections in total.")
-    var maxConnections = RelayConfiguration().maxConnections
-
-    @Option(help: "Envelopes one recipient's queue may hold.")
-    var queueQuota = RelayConfiguration().queueQuota
-
-    @Option(help: "Days an undelivered envelope is kept.")
-    var queueTtlDays = 30
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
-
-    func validate() throws {
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
-    }
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("Settings as '--KEY VALUE' (listed below), and --config FILE.", valueName: "settings")
+    )
+    var settingArguments: [String] = []
 
     func run() async throws {
         try await runReportingFailures {
-            var logger = Logger(label: "cipherchat.server")
-            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            var configuration = ServerConfiguration(dataDirectory: data)
-            configuration.host = host
-            configuration.port = port
-            configuration.tlsCertificateFile = tlsCert
-            configuration.tlsKeyFile = tlsKey
-            configuration.relay.maxFrameSize = maxFrameSize
-            configuration.relay.messagesPerSecond = messagesPerSecond
-            configuration.relay.messageBurst = messageBurst
-            configuration.relay.maxConnectionsPerAddress = maxConnectionsPerAddress
-            configuration.relay.maxConnections = maxConnections
-            configuration.relay.queueQuota = queueQuota
-            configuration.relay.queueTTLSeconds = UInt64(queueTtlDays) * 86_400
-
-            let store: any RelayStore
-            if let url = postgres ?? ProcessInfo.processInfo.environment["CIPHERCHAT_POSTGRES_URL"] {
-                let location = try PostgresLocation(url: url)
-                logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
-                store = try await PostgresRelayStore.connect(to: location, logger: logger)
-            } else {
-                store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+            let settings: ServerSettings
+            do {
+                settings = try ServerSettingsResolver.resolve(arguments: settingArguments, environment: ProcessInfo.processInfo.environment)
+            } catch let error as ServerSettingsError {
+                throw CommandFailure.usage(error.description)
             }
-            let server = try await RelayServer(
-                configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger
-            )
-            print(server.readyLine)
-            fflush(nil)
-            let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
-                Task { await server.shutdown() }
-            }
-            try await server.run()
-            signals.cancel()
-            try await store.close()
-            logger.info("relay stopped")
+            try await serve(settings)
         }
+    }
+
+    private func serve(_ settings: ServerSettings) async throws {
+        let level = settings.logLevel
+        // Logs go to standard error: standard output carries only the ready lines.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "cipherchat.server")
+        let configuration = settings.server
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+
+        let store: any RelayStore
+        if let url = settings.postgresURL {
+            let location = try PostgresLocation(url: url)
+            logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
+            store = try await PostgresRelayStore.connect(to: location, logger: logger)
+        } else {
+            store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
+        }
+        let metrics = RelayMetrics()
+        let server = try await RelayServer(
+            configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger,
+            observer: metrics
+        )
+        let monitoring = try await MonitoringServer(
+            host: configuration.metricsHost, port: configuration.metricsPort,
+            endpoints: MonitoringEndpoints(metrics: metrics, server: server, store: store), logger: logger
+        )
+        print(server.readyLine)
+        print(monitoring.readyLine)
+        fflush(nil)
+
+        // A graceful shutdown stops the services last to first: the relay drains while the
+        // monitoring listener still answers /readyz with 503.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [monitoring, RelayServerService(server: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int64(configuration.shutdownGraceSeconds) + 2)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        try await store.close()
+        logger.info("relay stopped")
     }
 }
 
-/// Calls `handler` when one of `signals` arrives (their default action is disabled). Unchecked
-/// Sendable: the sources are set up in init and only cancelled after.
-final class SignalWatcher: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
+extension ServerSetting {
+    /// The settings as `--help` lists them, with their variables and defaults.
+    static var helpText: String {
+        let defaults = ServerSettings()
+        return "Settings:\n" + all.map { setting in
+            "  \(setting.flag) (\(setting.environmentVariable), default \(setting.text(defaults)))\n      \(setting.help)"
+        }.joined(separator: "\n")
     }
 }

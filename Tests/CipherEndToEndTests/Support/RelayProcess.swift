@@ -87,6 +87,16 @@ final class RelayProcess {
         throw HarnessError("the relay did not stop within \(timeout) of SIGTERM and was killed")
     }
 
+    /// What the running relay has printed on standard output so far (its ready lines).
+    var standardOutput: String {
+        process?.readStandardOutput() ?? ""
+    }
+
+    /// The running relay's process, to signal it directly.
+    var processIdentifier: Int32? {
+        process?.processIdentifier
+    }
+
     /// Everything the relay printed, over all its starts.
     func readLogs() -> String {
         logFiles.map { (try? String(contentsOf: $0, encoding: .utf8)) ?? "" }.joined(separator: "\n")
@@ -129,7 +139,8 @@ final class RelayProcess {
         logFiles += [output, error]
         return try ChildProcess(
             executable: CipherBinary.url(),
-            arguments: ["server", "--port", "\(port)", "--data", dataDirectory.path] + extraArguments,
+            // The monitoring listener on a free port too: tests run relays side by side.
+            arguments: ["server", "--port", "\(port)", "--data", dataDirectory.path, "--metrics-port", "0"] + extraArguments,
             environment: CipherBinary.environment(), standardOutput: output, standardError: error
         )
     }

@@ -6,6 +6,7 @@ import CipherServer
 import CipherSQLite
 import Foundation
 import Logging
+import NIOCore
 
 /// A real relay in this process: TLS on a loopback port, a SQLite store in a temporary
 /// directory, the security log beside it.
@@ -20,17 +21,20 @@ final class TestRelay: @unchecked Sendable {
     var trust: RelayTLS.ServerTrust { .pinned(certificateHash: server.tlsIdentity.certificateHash) }
 
     static func start(
-        directory existing: String? = nil, port: Int = 0, configure: (inout RelayConfiguration) -> Void = { _ in }
+        directory existing: String? = nil, port: Int = 0, observer: any RelayObserver = SilentRelayObserver(),
+        configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> TestRelay {
         let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory)
         configuration.port = port
+        // Test clients that ignore GoingAway need not hold up a stop for long.
+        configuration.shutdownGraceSeconds = 1
         configure(&configuration.relay)
         let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
         let server = try await RelayServer(
             configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: directory),
-            logger: Logger(label: "test-relay")
+            logger: Logger(label: "test-relay"), observer: observer
         )
         return TestRelay(server: server, store: store, directory: directory)
     }
@@ -49,16 +53,42 @@ final class TestRelay: @unchecked Sendable {
         if !keepingData { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// A relay on a port below the system's ephemeral range (32768 and up on Linux), for a
+    /// test that restarts it on the same port: a port the system picked could be handed to
+    /// another test's outgoing connection while the relay is down, and then not be free again.
+    static func startOnRestartablePort() async throws -> TestRelay {
+        for _ in 0..<50 {
+            do {
+                return try await start(port: Int.random(in: 20_000..<32_000))
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                continue
+            }
+        }
+        return try await start()
+    }
+
     /// Stops this relay and starts another on the same port and data: a restart.
     func restarted() async throws -> TestRelay {
         let port = self.port
         await stop(keepingData: true)
+        // The clients know this port. Tests running alongside open connections too, and one
+        // may briefly hold the freed port as its own local port: try again for a while.
+        for _ in 0..<50 {
+            do {
+                return try await TestRelay.start(directory: directory, port: port)
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         return try await TestRelay.start(directory: directory, port: port)
     }
 
+    static func temporaryHome() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+    }
+
     /// A registered user with a fresh identity in a temporary home.
-    func makeUser(_ name: String) async throws -> ChatClient {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
+    func makeUser(_ name: String, home: String = TestRelay.temporaryHome()) async throws -> ChatClient {
         return try await ChatClient.create(
             home: home, passphrase: "test passphrase", endpoint: endpoint, username: name, trust: trust,
             kdf: .scrypt(logN: 10, r: 8, p: 1)

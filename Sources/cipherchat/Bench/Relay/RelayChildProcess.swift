@@ -28,7 +28,7 @@ final class RelayChildProcess: @unchecked Sendable {
             "server", "--host", "127.0.0.1", "--port", "0", "--data", directory,
             "--messages-per-second", "1000000000", "--message-burst", "1000000000",
             "--max-connections-per-address", String(maxConnections), "--max-connections", String(maxConnections),
-            "--queue-quota", "10000000", "--log-level", "error",
+            "--queue-quota", "10000000", "--log-level", "error", "--metrics-port", "0",
         ] + extraArguments
         let output = Pipe()
         process.standardOutput = output

@@ -1,0 +1,57 @@
+/// What the relay reports for monitoring, as it happens. The server implements it with its
+/// metrics; the relay logic knows nothing of how they are kept. Calls come from the message path,
+/// so an implementation must be cheap: an atomic increment, no lock held for long, no
+/// allocation, no string built per call.
+public protocol RelayObserver: Sendable {
+    /// An envelope of `bytes` was placed in a queue (a duplicate is not counted again).
+    func envelopeAccepted(bytes: Int)
+    /// An envelope of `bytes` was sent to a recipient's connection, `latencyMilliseconds` after
+    /// the relay accepted it (a repeat after a reconnect counts again).
+    func envelopeDelivered(bytes: Int, latencyMilliseconds: UInt64)
+    /// A recipient acknowledged `count` deliveries it had been sent.
+    func envelopesAcknowledged(count: Int)
+    /// The expiry sweep deleted `count` envelopes past their time to live.
+    func envelopesExpired(count: Int)
+    /// A request or a connection was refused by `limit`.
+    func limitHit(_ limit: RelayLimit)
+    /// A login or a registration was refused, for `reason`.
+    func authenticationFailed(_ reason: AuthenticationFailure)
+    /// A frame could not be decoded, or held no request.
+    func malformedFrame()
+    /// A store operation failed (the client was told the relay could not complete it).
+    func storeError()
+}
+
+/// The limits a relay enforces, as metrics label them: a small fixed set, never user input.
+public enum RelayLimit: String, Sendable, CaseIterable {
+    case frameSize = "frame_size"
+    case messageRate = "message_rate"
+    case queueQuota = "queue_quota"
+    case connectionsTotal = "connections_total"
+    case connectionsPerAddress = "connections_per_address"
+}
+
+/// Why a login or a registration was refused, as metrics label it.
+public enum AuthenticationFailure: String, Sendable, CaseIterable {
+    /// The signature over the challenge did not verify, or the challenge had expired.
+    case badProof = "bad_proof"
+    /// A login for a name that is not registered.
+    case unknownUser = "unknown_user"
+    /// A registration of a name held by another identity.
+    case usernameTaken = "username_taken"
+    /// A registration whose identity does not parse.
+    case invalidIdentity = "invalid_identity"
+}
+
+/// Reports nothing: for relays run without monitoring (tests, the demo, benchmarks).
+public struct SilentRelayObserver: RelayObserver {
+    public init() {}
+    public func envelopeAccepted(bytes: Int) {}
+    public func envelopeDelivered(bytes: Int, latencyMilliseconds: UInt64) {}
+    public func envelopesAcknowledged(count: Int) {}
+    public func envelopesExpired(count: Int) {}
+    public func limitHit(_ limit: RelayLimit) {}
+    public func authenticationFailed(_ reason: AuthenticationFailure) {}
+    public func malformedFrame() {}
+    public func storeError() {}
+}

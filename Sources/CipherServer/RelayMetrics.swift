@@ -1,0 +1,130 @@
+import CipherRelay
+import Prometheus
+
+/// The relay's metrics, kept in a Prometheus registry and written out in its text format at
+/// `/metrics`. Counters are bumped as things happen (`RelayObserver`: atomic increments, no
+/// allocation); the gauges of current state are read when scraped (`update`). Every metric is
+/// made here with help text, since promtool refuses metrics without HELP lines. Names follow
+/// Prometheus's conventions: a `cipherchat_` prefix, base units, `_total` on counters; labels
+/// come from fixed sets only.
+public final class RelayMetrics: RelayObserver {
+    public let registry = PrometheusCollectorRegistry()
+
+    private let openConnections: Gauge
+    private let loggedInUsers: Gauge
+    private let queuedEnvelopes: Gauge
+    private let accepted: Counter
+    private let delivered: Counter
+    private let acknowledged: Counter
+    private let expired: Counter
+    private let bytesIn: Counter
+    private let bytesOut: Counter
+    private let deliveryLatency: DurationHistogram
+    private let limitRejections: [RelayLimit: Counter]
+    private let authenticationFailures: [AuthenticationFailure: Counter]
+    private let malformedFrames: Counter
+    private let storeErrors: Counter
+
+    /// Upper bounds of the delivery latency buckets: from a push to an online recipient (about
+    /// a millisecond) to a queue read after days offline.
+    static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
+        .seconds(300), .seconds(3600), .seconds(86_400),
+    ]
+
+    public init() {
+        let registry = self.registry
+        func gauge(_ name: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: Self.descriptor(name, unit: "", help))
+        }
+        func counter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {
+            registry.makeCounter(descriptor: Self.descriptor(name, unit: "total", help), labels: labels)
+        }
+        openConnections = gauge("connections_open", "Client connections open now, logged in or not.")
+        loggedInUsers = gauge("users_logged_in", "Users with at least one logged-in connection now.")
+        queuedEnvelopes = gauge("queued_envelopes", "Envelopes in the store's queues, not yet acknowledged or expired.")
+        accepted = counter("envelopes_accepted", "Envelopes accepted into a queue (duplicates not counted).")
+        delivered = counter("envelopes_delivered", "Envelopes sent to a recipient's connection, repeats after a reconnect included.")
+        acknowledged = counter("envelopes_acknowledged", "Deliveries acknowledged by their recipient and removed from the queue.")
+        expired = counter("envelopes_expired", "Envelopes deleted unacknowledged after the queue's time to live.")
+        let bytesHelp = "Envelope bytes relayed: in = accepted from senders, out = sent to recipients."
+        bytesIn = counter("relayed_bytes", bytesHelp, labels: [("direction", "in")])
+        bytesOut = counter("relayed_bytes", bytesHelp, labels: [("direction", "out")])
+        deliveryLatency = registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "delivery_latency", unit: "seconds",
+                "Time from accepting an envelope to sending it to the recipient, in milliseconds' resolution."
+            ),
+            buckets: Self.latencyBuckets
+        )
+        let limitHelp = "Requests and connections refused by a limit, by limit."
+        limitRejections = Dictionary(uniqueKeysWithValues: RelayLimit.allCases.map { limit in
+            (limit, counter("limit_rejections", limitHelp, labels: [("limit", limit.rawValue)]))
+        })
+        let authenticationHelp = "Logins and registrations refused, by reason."
+        authenticationFailures = Dictionary(uniqueKeysWithValues: AuthenticationFailure.allCases.map { reason in
+            (reason, counter("authentication_failures", authenticationHelp, labels: [("reason", reason.rawValue)]))
+        })
+        malformedFrames = counter("malformed_frames", "Frames that did not decode as a client frame, or held no request.")
+        storeErrors = counter("store_errors", "Store operations that failed.")
+    }
+
+    private static func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "cipherchat", metricName: name, unitName: unit, helpText: help)
+    }
+
+    // MARK: RelayObserver
+
+    public func envelopeAccepted(bytes: Int) {
+        accepted.increment()
+        bytesIn.increment(by: Int64(bytes))
+    }
+
+    public func envelopeDelivered(bytes: Int, latencyMilliseconds: UInt64) {
+        delivered.increment()
+        bytesOut.increment(by: Int64(bytes))
+        deliveryLatency.record(.milliseconds(Int64(clamping: latencyMilliseconds)))
+    }
+
+    public func envelopesAcknowledged(count: Int) {
+        if count > 0 { acknowledged.increment(by: Int64(count)) }
+    }
+
+    public func envelopesExpired(count: Int) {
+        expired.increment(by: Int64(count))
+    }
+
+    public func limitHit(_ limit: RelayLimit) {
+        limitRejections[limit]?.increment()
+    }
+
+    public func authenticationFailed(_ reason: AuthenticationFailure) {
+        authenticationFailures[reason]?.increment()
+    }
+
+    public func malformedFrame() {
+        malformedFrames.increment()
+    }
+
+    public func storeError() {
+        storeErrors.increment()
+    }
+
+    // MARK: Scraping
+
+    /// Sets the gauges of current state; `queued` is nil when the store did not answer (the
+    /// gauge keeps its last value and the failure counts as a store error).
+    func update(openConnections: Int, loggedInUsers: Int, queued: Int?) {
+        self.openConnections.set(Int64(openConnections))
+        self.loggedInUsers.set(Int64(loggedInUsers))
+        if let queued { queuedEnvelopes.set(Int64(queued)) } else { storeError() }
+    }
+
+    /// The exposition in Prometheus's text format (version 0.0.4).
+    func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

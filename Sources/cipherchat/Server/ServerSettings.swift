@@ -1,0 +1,46 @@
+import CipherServer
+import Logging
+
+/// Everything `cipherchat server` is told before it starts: the server's configuration and
+/// what only the process needs. Each field is set by one `ServerSetting`.
+struct ServerSettings {
+    var server = ServerConfiguration(dataDirectory: "cipherchat-data")
+    var logLevel = Logger.Level.info
+    /// The relay's store on PostgreSQL instead of SQLite in the data directory.
+    var postgresURL: String?
+
+    /// The queue's time to live in whole days, as operators think of it.
+    var queueTTLDays: UInt64 {
+        get { server.relay.queueTTLSeconds / 86_400 }
+        set { server.relay.queueTTLSeconds = newValue * 86_400 }
+    }
+}
+
+extension ServerSetting {
+    /// Every setting of `cipherchat server`, in the order `--help` and docs/DEPLOY.md list them.
+    /// Adding a setting is adding its line here: the flag, the environment variable and the
+    /// configuration-file key all follow from the key.
+    static var all: [ServerSetting] {
+        [
+            .value("host", \.server.host, "Address to listen on."),
+            .value("port", \.server.port, "Port to listen on (0 picks a free one)."),
+            .value("data", \.server.dataDirectory, "Data directory: the SQLite store, the certificate, the security log."),
+            .value("postgres", \.postgresURL, "Store on PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]) instead of SQLite: several instances on one database form one service.", environment: "CIPHERCHAT_POSTGRES_URL"),
+            .value("tls-cert", \.server.tlsCertificateFile, "TLS certificate chain (PEM), with tls-key."),
+            .value("tls-key", \.server.tlsKeyFile, "TLS private key (PEM), with tls-cert."),
+            .value("metrics-host", \.server.metricsHost, "Address of the listener for /metrics, /healthz and /readyz."),
+            .value("metrics-port", \.server.metricsPort, "Port of that listener (0 picks a free one)."),
+            .value("log-level", \.logLevel, "Log level: trace, debug, info, notice, warning, error, critical."),
+            .value("max-frame-size", \.server.relay.maxFrameSize, "Largest frame in bytes; a larger one closes the connection."),
+            .value("messages-per-second", \.server.relay.messagesPerSecond, "Messages per second one connection may send (token bucket rate)."),
+            .value("message-burst", \.server.relay.messageBurst, "Burst of messages one connection may send at once."),
+            .value("max-connections-per-address", \.server.relay.maxConnectionsPerAddress, "Connections from one address."),
+            .value("max-connections", \.server.relay.maxConnections, "Connections in total."),
+            .value("queue-quota", \.server.relay.queueQuota, "Envelopes one recipient's queue may hold."),
+            .value("queue-ttl-days", \.queueTTLDays, "Days an undelivered envelope is kept."),
+            .value("max-unacknowledged-deliveries", \.server.relay.maxUnacknowledgedDeliveries, "Deliveries sent to one connection and not yet acknowledged before pushes pause."),
+            .value("authentication-timeout-seconds", \.server.relay.authenticationTimeoutSeconds, "Seconds a connection may stay without logging in."),
+            .value("shutdown-grace-seconds", \.server.shutdownGraceSeconds, "Seconds clients get to hang up after GoingAway when the relay stops."),
+        ]
+    }
+}
