@@ -164,10 +164,6 @@ public final class TmuxSession: Sendable {
         return text
     }
 
-    /// This process's open file descriptors (Linux's /proc), for posix_spawn to close: glibc's
-    /// `posix_spawn_file_actions_addclosefrom_np` is not imported into Swift.
-    private static func openDescriptors() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-    }
+    private static func openDescriptors() -> [Int32] { OpenDescriptors.list() }
 }
 #endif
