@@ -18,6 +18,9 @@ struct PostgresGroupCommit {
     struct Batch {
         let calls: [Waiting]
         let deletions: [Deletion]
+        /// Fired once the batch's transaction has committed: what it stored is visible.
+        let committed: BatchSignal
+        /// Fired once that commit is on disk.
         let signal: BatchSignal
     }
 
@@ -28,8 +31,9 @@ struct PostgresGroupCommit {
     private(set) var uncommittedDeletions: [String: Set<UInt64>] = [:]
     /// Set while a writer task drains what waits; fired when it stops.
     private(set) var writerStopped: BatchSignal?
-    /// The signal of the newest batch taken; batches commit one after another, so once it
-    /// fires everything enqueued or acknowledged before is settled.
+    /// The signals of the newest batch taken; batches commit one after another, so once they
+    /// fire everything enqueued or acknowledged before is visible, or durable.
+    private(set) var latestCommitted: BatchSignal?
     private(set) var latestSignal: BatchSignal?
     /// Where acknowledgements made now will be committed: the next batch's signal.
     private var nextSignal = BatchSignal()
@@ -64,9 +68,10 @@ struct PostgresGroupCommit {
             writerStopped = nil
             return nil
         }
-        let batch = Batch(calls: waiting, deletions: deletions, signal: nextSignal)
+        let batch = Batch(calls: waiting, deletions: deletions, committed: BatchSignal(), signal: nextSignal)
         waiting = []
         deletions = []
+        latestCommitted = batch.committed
         latestSignal = nextSignal
         nextSignal = BatchSignal()
         return batch

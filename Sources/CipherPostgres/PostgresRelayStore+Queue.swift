@@ -6,8 +6,14 @@ import PostgresNIO
 /// starts one; the writer takes everything gathered as one batch, runs
 /// `cipherchat_commit_batch` over it in a transaction, hands each caller its envelope's fate,
 /// then commits, and repeats while more gathered meanwhile. Batches run one after another, so
-/// calls made one after another keep their order, and once the newest batch settled every
-/// earlier enqueue and acknowledgement has.
+/// calls made one after another keep their order, and once the newest batch committed every
+/// earlier enqueue and acknowledgement is visible.
+///
+/// The batches commit asynchronously (`synchronous_commit = off`): the commit returns without
+/// waiting for the disk, so a connection's next message need not wait for a disk sync before
+/// its fate is known. PostgreSQL's log is written in order, so one synchronous commit made
+/// afterwards (`WALFlusher`) makes every earlier batch durable at once: that is when tickets
+/// complete and senders are acknowledged.
 extension PostgresRelayStore {
     public func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket {
         let (result, signal) = try await withCheckedThrowingContinuation { continuation in
@@ -101,7 +107,7 @@ extension PostgresRelayStore {
     }
 
     private func earlierEnqueuesSettled() async {
-        let latest = groupCommit.withLock { $0.latestSignal }
+        let latest = groupCommit.withLock { $0.latestCommitted }
         await latest?.settled()
     }
 
@@ -116,7 +122,7 @@ extension PostgresRelayStore {
         var decided = false
         do {
             try await createCounters(for: batch.calls.map(\.envelope.recipient))
-            try await client.withConnection { connection in
+            try await queueClient.withConnection { connection in
                 _ = try await connection.query("BEGIN", logger: logger)
                 do {
                     let results = try await decide(batch, on: connection)
@@ -129,13 +135,15 @@ extension PostgresRelayStore {
                 }
             }
             groupCommit.withLock { $0.finish(batch, committed: true) }
-            batch.signal.finish(.success(()))
+            batch.committed.finish(.success(()))
+            flusher.flush(batch.signal)
         } catch {
             logger.error("storing a batch of envelopes failed", metadata: [
                 "envelopes": "\(batch.calls.count)", "acknowledgements": "\(batch.deletions.count)", "error": "\(loggedError(error))",
             ])
             if !decided { for call in batch.calls { call.decided.resume(throwing: error) } }
             groupCommit.withLock { $0.finish(batch, committed: false) }
+            batch.committed.finish(.failure(error))
             batch.signal.finish(.failure(error))
         }
     }

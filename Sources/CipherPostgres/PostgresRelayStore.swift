@@ -25,6 +25,10 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     }
 
     let client: PostgresClient
+    /// Connections for the queue's batches, which commit without waiting for the disk
+    /// (`synchronous_commit = off`); `WALFlusher` makes them durable, many at a time.
+    let queueClient: PostgresClient
+    let flusher: WALFlusher
     let logger: Logger
     /// Names this process in the NOTIFY payloads, so it ignores its own.
     let instanceID = UUID().uuidString
@@ -55,8 +59,17 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
             throw PostgresRelayStoreError.cannotOpen(loggedError(error))
         }
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
-        let runTask = Task { await client.run() }
-        let store = PostgresRelayStore(client: client, runTask: runTask, logger: logger)
+        var queueConfiguration = location.clientConfiguration
+        queueConfiguration.options.additionalStartupParameters = [("synchronous_commit", "off")]
+        queueConfiguration.options.maximumConnections = 2
+        let queueClient = PostgresClient(configuration: queueConfiguration, backgroundLogger: logger)
+        let runTask = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await queueClient.run() }
+            }
+        }
+        let store = PostgresRelayStore(client: client, queueClient: queueClient, runTask: runTask, logger: logger)
         do {
             try await store.listener.listening.wait()
         } catch {
@@ -66,8 +79,10 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
         return store
     }
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(client: PostgresClient, queueClient: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
         self.client = client
+        self.queueClient = queueClient
+        flusher = WALFlusher(client: client, instanceID: instanceID, logger: logger)
         self.runTask = runTask
         self.logger = logger
         listener = QueueListener(client: client, instanceID: instanceID, logger: logger)
@@ -91,8 +106,9 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
             return (state.isClosed, state.latestSignal)
         }
         guard !wasClosed else { return }
-        await latest?.settled()
         await groupCommit.withLock { $0.writerStopped }?.settled()
+        await latest?.settled()
+        await flusher.forget()
         listener.stop()
         runTask.cancel()
         await runTask.value

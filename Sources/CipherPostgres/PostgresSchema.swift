@@ -72,6 +72,14 @@ enum PostgresSchema {
             )
             """,
             commitBatchFunction,
+            // One row per running instance, written by each durability flush (`WALFlusher`): a
+            // commit that wrote nothing would not wait for the disk.
+            """
+            CREATE TABLE durability_marks (
+                instance text PRIMARY KEY,
+                marks bigint NOT NULL
+            )
+            """,
             expireFunction,
         ]),
         Migration(version: 2, name: "rooms", statements: [

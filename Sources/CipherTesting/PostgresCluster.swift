@@ -82,6 +82,15 @@ public final class PostgresCluster: Sendable {
         ])
     }
 
+    /// Ends the server as a crash would (`pg_ctl stop -m immediate`: no checkpoint, whatever
+    /// was not yet written to the log is lost) and starts it again on the same port.
+    public func crashAndRestart() throws {
+        try Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])
+        let log = directory.appending(path: "server-\(port)-restarted.log")
+        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=200"
+        try Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-l", log.path, "-w", "-t", "30", "-o", options, "start"])
+    }
+
     /// Stops the server at once and removes its directory.
     public func stop() {
         _ = try? Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])

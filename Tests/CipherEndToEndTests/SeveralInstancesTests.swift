@@ -8,7 +8,7 @@ struct SeveralInstancesTests {
     /// (a wake-up normally brings it in milliseconds; the poll within a second).
     static let crossInstanceDeadline = Duration.seconds(5)
 
-    @Test("a client on one instance reaches a client on the other at once; a name is taken on every instance")
+    @Test("a client on one instance reaches a client on the other at once; names and one-time prekeys hold across instances")
     func crossInstanceConversation() async throws {
         let service = try await SeveralInstances()
         let onFirst = try service.instances[0].requireEndpoint()
@@ -31,6 +31,21 @@ struct SeveralInstancesTests {
 
         try await bob.send("hello from the second", to: "alice")
         #expect(try await alice.receive().map(\.text) == ["hello from the second"])
+
+        // First messages to Bob from new contacts on both instances at once: each takes one of
+        // Bob's one-time prekeys, and Bob can open every one (a prekey handed out twice could
+        // open only one session).
+        let erin = try UserHome("erin")
+        let frank = try UserHome("frank")
+        try await erin.initialize(on: onFirst).requireSuccess()
+        try await frank.initialize(on: onSecond).requireSuccess()
+        follower.signal(SIGKILL)
+        async let fromErin: Void = erin.send("erin through the first", to: "bob")
+        async let fromFrank: Void = frank.send("frank through the second", to: "bob")
+        _ = try await (fromErin, fromFrank)
+        let firstContacts = try await bob.receive()
+        #expect(Set(firstContacts.map(\.text)) == ["erin through the first", "frank through the second"])
+        #expect(firstContacts.allSatisfy { $0.kind == "text" })
 
         // Another identity cannot take "bob" through the other instance, nor through HAProxy.
         for endpoint in [onFirst, try service.proxyEndpoint()] {

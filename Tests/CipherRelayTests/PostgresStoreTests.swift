@@ -44,6 +44,33 @@ struct PostgresStoreTests {
         #expect(try cluster.psql("SELECT count(*) FROM accounts", database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 
+    @Test("what durable() confirmed survives a crash of PostgreSQL")
+    func durableSurvivesCrash() async throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let url = try cluster.createDatabase()
+        let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        // Concurrent senders, as on a relay: batches commit asynchronously, and each ticket
+        // completes only once a later synchronous commit has flushed the log past it.
+        let stored = try await withThrowingTaskGroup(of: QueuedEnvelope?.self) { group in
+            for clientID in UInt8(0)..<60 {
+                group.addTask {
+                    try await store.enqueueDurably(Fixtures.envelope(from: "alice", to: "bob", clientID: clientID), quota: 1_000).envelope
+                }
+            }
+            return try await group.reduce(into: [QueuedEnvelope]()) { if let envelope = $1 { $0.append(envelope) } }
+        }
+        #expect(stored.count == 60)
+        try cluster.crashAndRestart()
+        try? await store.close()
+
+        let reopened = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        let survived = try await reopened.pending(for: "bob", after: 0, limit: 1_000)
+        #expect(survived.map(\.deliveryID) == stored.map(\.deliveryID).sorted())
+        #expect(try await reopened.queuedCount(for: "bob") == 60)
+        try await reopened.close()
+    }
+
     @Test("a database that does not exist fails with the server's reason")
     func missingDatabase() async throws {
         let url = try PostgresCluster.shared().url(database: "no_such_database")

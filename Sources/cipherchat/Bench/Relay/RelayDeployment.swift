@@ -82,7 +82,7 @@ final class HAProxyChild: @unchecked Sendable {
         let servers = backends.enumerated().map { "    server relay\($0.offset) 127.0.0.1:\($0.element)" }
         let configuration = """
             global
-                maxconn 20000
+                maxconn 5000
             defaults
                 mode tcp
                 timeout connect 2s
