@@ -17,22 +17,29 @@ extension ChatClient {
     /// transaction). A room's receive path calls it with the room's sender.
     func receiveFileOffer(_ payload: Payload, from sender: String, verified: Bool, changes: StoreChanges) throws -> ChatRecord {
         var changes = changes
-        let offer: FileOffer
-        do {
-            offer = try FileOffer(serialized: payload.content)
-        } catch {
+        guard let record = try fileOfferRecord(payload, from: sender, room: nil, verified: verified, into: &changes) else {
             // The session moved on: keep its state, drop the message as one that does not decrypt.
             try store.commit(changes)
             throw DecryptionError.malformed
         }
+        try store.commit(changes)
+        return record
+    }
+
+    /// The offer stored into `changes`, and the line shown for it; nil for a malformed offer, or
+    /// one naming another room than the one it came through (`room`, nil for a pairwise one).
+    func fileOfferRecord(
+        _ payload: Payload, from sender: String, room: String?, verified: Bool, into changes: inout StoreChanges
+    ) throws -> ChatRecord? {
+        guard let offer = try? FileOffer(serialized: payload.content), offer.room == room else { return nil }
         let file = ReceivedFile(offer: offer, from: sender, receivedAtMilliseconds: Self.nowMilliseconds)
-        let record = ChatRecord(
+        var record = ChatRecord(
             id: Hex.encode(payload.messageID), from: sender, to: offer.room ?? username, sentAtMilliseconds: payload.sentAtMilliseconds,
             receivedAtMilliseconds: file.receivedAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: verified
         )
+        record.room = room
         changes.put("file", file.id, try file.jsonBytes())
         changes.history.append((record.id, try record.jsonBytes()))
-        try store.commit(changes)
         return record
     }
 

@@ -28,6 +28,21 @@ extension ChatClient {
         return ReceivedFile(offer: offer, from: username, receivedAtMilliseconds: Self.nowMilliseconds)
     }
 
+    /// Sends the file at `path` to a room: uploads it for the room's other members (as this
+    /// client has checked them, after catching up with the relay), then sends the offer to the
+    /// room under this member's sender key.
+    @discardableResult
+    public func sendFile(at path: String, toRoom room: String) async throws -> ReceivedFile {
+        let membership = try await members(of: room)
+        let recipients = membership.usernames.filter { $0 != username }
+        guard !recipients.isEmpty else { throw FileTransferError.noRecipients(room) }
+        let offer = try await uploadFile(at: path, recipients: recipients, room: room)
+        let payload = Payload(kind: .fileOffer, content: offer.serialized, sentAtMilliseconds: Self.nowMilliseconds, random: random)
+        try await sendToRoom(room, payload: payload)
+        try forgetUpload(offer.blobID)
+        return ReceivedFile(offer: offer, from: username, receivedAtMilliseconds: Self.nowMilliseconds)
+    }
+
     /// Uploads the file at `path` so that `recipients` may download it, and returns the offer to
     /// send them. Sending the same unchanged file to the same recipients again resumes an upload
     /// that was interrupted. A room sends the returned offer through its own channel (a payload

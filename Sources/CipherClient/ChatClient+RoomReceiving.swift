@@ -61,6 +61,13 @@ extension ChatClient {
         guard replay.insert(payload.messageID) else { return nil }
         changes.put("room-replay", name, replay.serialized())
         let verified = try contact(member.username)?.verified ?? false
+        if payload.kind == .fileOffer {
+            // An offer for a file sent to the room: stored like one sent to this user alone.
+            guard let record = try fileOfferRecord(payload, from: member.username, room: room, verified: verified, into: &changes) else {
+                throw DecryptionError.malformed
+            }
+            return record
+        }
         var record = ChatRecord(
             id: Hex.encode(payload.messageID), from: member.username, to: room, sentAtMilliseconds: payload.sentAtMilliseconds,
             receivedAtMilliseconds: Self.nowMilliseconds, kind: payload.kind == .text ? "text" : "other",

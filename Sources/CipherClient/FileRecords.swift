@@ -88,6 +88,8 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
     /// The file did not authenticate or its hash did not match: nothing was kept.
     case refused(name: String)
     case relay(RelayError)
+    /// A file sent to a room with no other member.
+    case noRecipients(String)
 
     public var description: String {
         switch self {
@@ -100,6 +102,7 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
         case .refused(let name):
             "the file \(name) failed its integrity check (altered or truncated on the way) and was refused; nothing was kept"
         case .relay(let error): "the relay refused the transfer: \(error)"
+        case .noRecipients(let room): "\(room) has no other member to send the file to"
         }
     }
 }

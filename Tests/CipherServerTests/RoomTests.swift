@@ -52,6 +52,33 @@ struct RoomTests {
         }
     }
 
+    @Test("a file sent to a room reaches every other member, who fetch it intact")
+    func fileToRoom() async throws {
+        let party = try await Party.start(["alice", "bob", "carol"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        try await party["alice"].invite("carol", to: "#team")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-room-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Three chunks and a bit, so the transfer is chunked.
+        let random = SeededRandomSource(seed: "room file")
+        let content = Data(random.bytes(3 * ChatClient.fileChunkSize + 1_000))
+        let source = directory.appendingPathComponent("plan.bin")
+        try content.write(to: source)
+
+        try await party["alice"].sendFile(at: source.path, toRoom: "#team")
+        for name in ["bob", "carol"] {
+            #expect(await party.events[name]!.wait { await $0.messages.contains { $0.room == "#team" && $0.kind == "file" } })
+            let file = try #require(try await party[name].receivedFiles().first)
+            #expect(file.from == "alice")
+            let output = directory.appendingPathComponent("\(name).bin").path
+            try await party[name].downloadFile(id: file.id, to: output)
+            #expect(FileManager.default.contents(atPath: output) == content)
+        }
+        await party.stop()
+    }
+
     @Test("three users converse in a room; the joiner reads nothing said before it joined")
     func threeUsersConverse() async throws {
         let party = try await Party.start(["alice", "bob", "carol"])

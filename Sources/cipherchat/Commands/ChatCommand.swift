@@ -115,7 +115,9 @@ struct ChatClientBackend: ChatBackend {
     }
 
     func sendFile(to username: String, path: String) async throws -> SentFile {
-        let sent = try await client.sendFile(at: path, to: username)
+        let sent = username.hasPrefix("#")
+            ? try await client.sendFile(at: path, toRoom: username)
+            : try await client.sendFile(at: path, to: username)
         return SentFile(name: sent.name, size: sent.size, id: sent.id)
     }
 

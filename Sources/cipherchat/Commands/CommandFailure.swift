@@ -53,6 +53,7 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode(failure.exitCode)
     } catch let error as RoomError {
         printError("\(error)")
+        throw ExitCode(1)
     } catch let error as FileTransferError {
         printError(error.description)
         if case .refused = error { throw ExitCode(8) }

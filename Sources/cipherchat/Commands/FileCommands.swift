@@ -24,7 +24,7 @@ struct FileSendCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
 
-    @Argument(help: "The recipient's username.")
+    @Argument(help: "The recipient: a username, or a room (#name) you are a member of.")
     var to: String
 
     @Argument(help: "The file to send.")
@@ -34,7 +34,9 @@ struct FileSendCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient()
             try await client.start(receiving: false)
-            let sent = try await client.sendFile(at: path, to: to)
+            let sent = to.hasPrefix("#")
+                ? try await client.sendFile(at: path, toRoom: to)
+                : try await client.sendFile(at: path, to: to)
             print("sent \(sent.name) (\(sent.size) bytes) to \(to) id \(sent.id)")
             await client.stop()
         }
