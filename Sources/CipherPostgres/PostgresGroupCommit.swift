@@ -7,7 +7,7 @@ struct PostgresGroupCommit {
     struct Waiting {
         let envelope: NewEnvelope
         let quota: Int
-        let decided: CheckedContinuation<(EnqueueResult, BatchSignal), any Error>
+        let decided: CheckedContinuation<(EnqueueResult, CommitSignal), any Error>
     }
 
     struct Deletion: Hashable {
@@ -19,9 +19,9 @@ struct PostgresGroupCommit {
         let calls: [Waiting]
         let deletions: [Deletion]
         /// Fired once the batch's transaction has committed: what it stored is visible.
-        let committed: BatchSignal
+        let committed: CommitSignal
         /// Fired once that commit is on disk.
-        let signal: BatchSignal
+        let signal: CommitSignal
     }
 
     private var waiting: [Waiting] = []
@@ -30,13 +30,13 @@ struct PostgresGroupCommit {
     /// leaves them out.
     private(set) var uncommittedDeletions: [String: Set<UInt64>] = [:]
     /// Set while a writer task drains what waits; fired when it stops.
-    private(set) var writerStopped: BatchSignal?
+    private(set) var writerStopped: CommitSignal?
     /// The signals of the newest batch taken; batches commit one after another, so once they
     /// fire everything enqueued or acknowledged before is visible, or durable.
-    private(set) var latestCommitted: BatchSignal?
-    private(set) var latestSignal: BatchSignal?
+    private(set) var latestCommitted: CommitSignal?
+    private(set) var latestSignal: CommitSignal?
     /// Where acknowledgements made now will be committed: the next batch's signal.
-    private var nextSignal = BatchSignal()
+    private var nextSignal = CommitSignal()
     private(set) var commitCount = 0
     var isClosed = false
 
@@ -48,7 +48,7 @@ struct PostgresGroupCommit {
 
     /// Adds deletions to the next batch; the signal they commit with, and whether the caller
     /// must start a writer.
-    mutating func acknowledge(recipient: String, deliveryIDs: [UInt64]) -> (signal: BatchSignal, startWriter: Bool) {
+    mutating func acknowledge(recipient: String, deliveryIDs: [UInt64]) -> (signal: CommitSignal, startWriter: Bool) {
         for id in deliveryIDs where uncommittedDeletions[recipient, default: []].insert(id).inserted {
             deletions.append(Deletion(recipient: recipient, deliveryID: id))
         }
@@ -57,7 +57,7 @@ struct PostgresGroupCommit {
 
     private mutating func startsWriter() -> Bool {
         guard writerStopped == nil else { return false }
-        writerStopped = BatchSignal()
+        writerStopped = CommitSignal()
         return true
     }
 
@@ -68,12 +68,12 @@ struct PostgresGroupCommit {
             writerStopped = nil
             return nil
         }
-        let batch = Batch(calls: waiting, deletions: deletions, committed: BatchSignal(), signal: nextSignal)
+        let batch = Batch(calls: waiting, deletions: deletions, committed: CommitSignal(), signal: nextSignal)
         waiting = []
         deletions = []
         latestCommitted = batch.committed
         latestSignal = nextSignal
-        nextSignal = BatchSignal()
+        nextSignal = CommitSignal()
         return batch
     }
 

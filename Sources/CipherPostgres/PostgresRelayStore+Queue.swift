@@ -74,7 +74,7 @@ extension PostgresRelayStore {
         _ = try scheduleDeletion(recipient: recipient, deliveryIDs: deliveryIDs)
     }
 
-    private func scheduleDeletion(recipient: String, deliveryIDs: [UInt64]) throws -> BatchSignal {
+    private func scheduleDeletion(recipient: String, deliveryIDs: [UInt64]) throws -> CommitSignal {
         let (signal, startWriter) = try groupCommit.withLock { state in
             guard !state.isClosed else { throw PostgresRelayStoreError.closed }
             return state.acknowledge(recipient: recipient, deliveryIDs: deliveryIDs)

@@ -1,3 +1,4 @@
+import CipherRelay
 import Logging
 import PostgresNIO
 import Synchronization
@@ -12,7 +13,7 @@ final class QueueListener: Sendable {
     let wakeups: AsyncStream<String>
     /// Fires once the first LISTEN is in place (or failed), so that a store handed out
     /// misses no commit made after it.
-    let listening = BatchSignal()
+    let listening = CommitSignal()
     private let task: Task<Void, Never>
 
     init(client: PostgresClient, instanceID: String, logger: Logger) {

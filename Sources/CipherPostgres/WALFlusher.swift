@@ -1,3 +1,4 @@
+import CipherRelay
 import Logging
 import PostgresNIO
 import Synchronization
@@ -11,7 +12,7 @@ final class WALFlusher: Sendable {
     private let client: PostgresClient
     private let instanceID: String
     private let logger: Logger
-    private let state = Mutex<(waiting: [BatchSignal], running: Bool)>(([], false))
+    private let state = Mutex<(waiting: [CommitSignal], running: Bool)>(([], false))
 
     init(client: PostgresClient, instanceID: String, logger: Logger) {
         self.client = client
@@ -20,7 +21,7 @@ final class WALFlusher: Sendable {
     }
 
     /// Fires `signal` once everything committed before this call is durable.
-    func flush(_ signal: BatchSignal) {
+    func flush(_ signal: CommitSignal) {
         let start = state.withLock { state in
             state.waiting.append(signal)
             defer { state.running = true }

@@ -71,15 +71,6 @@ final class TestRelay: @unchecked Sendable {
     func restarted() async throws -> TestRelay {
         let port = self.port
         await stop(keepingData: true)
-        // The clients know this port. Tests running alongside open connections too, and one
-        // may briefly hold the freed port as its own local port: try again for a while.
-        for _ in 0..<50 {
-            do {
-                return try await TestRelay.start(directory: directory, port: port)
-            } catch let error as IOError where error.errnoCode == EADDRINUSE {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
         return try await TestRelay.start(directory: directory, port: port)
     }
 

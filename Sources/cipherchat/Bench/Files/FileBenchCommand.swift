@@ -141,11 +141,7 @@ struct FileBenchCommand: AsyncParsableCommand {
 
     /// This process's peak resident memory (`VmHWM`): relay and both clients together.
     static func peakResidentMebibytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return Int(line.filter(\.isNumber)).map { $0 / 1024 }
-        }
-        return nil
+        ProcessStatus.kibibytes("VmHWM").map { $0 / 1024 }
     }
 
     private func progress(_ text: String) {

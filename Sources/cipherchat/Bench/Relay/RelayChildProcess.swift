@@ -69,12 +69,7 @@ final class RelayChildProcess: @unchecked Sendable {
     func residentKiB() -> Int { Self.residentKiB(pid: pid) }
 
     static func residentKiB(pid: Int32?) -> Int {
-        let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
-        guard let status = try? String(contentsOfFile: path, encoding: .utf8) else { return -1 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
-        }
-        return -1
+        ProcessStatus.kibibytes("VmRSS", pid: pid) ?? -1
     }
 
     /// SIGTERM (a clean shutdown), then SIGKILL after 3 s; the data directory is removed.

@@ -1,9 +1,10 @@
 import Synchronization
 
 /// Fired once when the transaction holding a batch (envelopes and deletions) has committed or
-/// failed; every `EnqueueTicket` of the batch is completed by it.
-final class CommitSignal: Sendable {
-    typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+/// failed; every `EnqueueTicket` of the batch is completed by it. Shared by the stores that
+/// batch their commits (SQLite, PostgreSQL).
+public final class CommitSignal: Sendable {
+    public typealias Completion = @Sendable (Result<Void, any Error>) -> Void
 
     private enum State {
         case waiting([Completion])
@@ -12,8 +13,10 @@ final class CommitSignal: Sendable {
 
     private let state = Mutex(State.waiting([]))
 
+    public init() {}
+
     /// Calls `completion` with the outcome once the batch is settled (at once if it is).
-    func notify(_ completion: @escaping Completion) {
+    public func notify(_ completion: @escaping Completion) {
         let outcome: Result<Void, any Error>? = state.withLock { state in
             switch state {
             case .waiting(var waiters):
@@ -28,7 +31,7 @@ final class CommitSignal: Sendable {
         if let outcome { completion(outcome) }
     }
 
-    func wait() async throws {
+    public func wait() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             notify { continuation.resume(with: $0) }
         }
@@ -36,11 +39,11 @@ final class CommitSignal: Sendable {
 
     /// Waits for the commit, ignoring whether it succeeded: for readers that only need the
     /// batch to be settled one way or the other.
-    func settled() async {
+    public func settled() async {
         try? await wait()
     }
 
-    func finish(_ outcome: Result<Void, any Error>) {
+    public func finish(_ outcome: Result<Void, any Error>) {
         let waiters: [Completion] = state.withLock { state in
             guard case .waiting(let waiters) = state else { return [] }
             state = .finished(outcome)
