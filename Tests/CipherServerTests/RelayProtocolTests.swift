@@ -260,13 +260,21 @@ struct RelayLimitTests {
     func partialFrameStall() async throws {
         let relay = try await TestRelay.start { $0.partialFrameTimeoutSeconds = 1 }
         let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        // Keeps the test bounded should the relay never hang up.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            try? await attacker.channel.channel.close()
+        }
         let started = ContinuousClock.now
         // Two bytes of a length prefix, then nothing: the relay must hang up, not wait forever.
         let frames = try await attacker.exchange([0, 0])
+        watchdog.cancel()
         // At most the challenge arrives first (on a loaded machine the hang-up can win the
-        // race with it); what matters is that the connection ends, and soon.
+        // race with it); what matters is that the connection ends. The bound sits below the
+        // 30-second default, so it fails if the configured 1 second is ignored, and leaves
+        // room for a TLS handshake in a debug build on a machine busy with every other suite.
         #expect(frames.count <= 1)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(25))
         await relay.stop()
     }
 
