@@ -98,7 +98,7 @@ enum LoopbackPort {
 
     /// Whether something accepts connections on `port` before `timeout`, polling while
     /// `alive` holds.
-    static func waitUntilListening(_ port: Int, timeout: Duration = .seconds(10), while alive: () -> Bool) async throws -> Bool {
+    static func waitUntilListening(_ port: Int, timeout: Duration = .seconds(30), while alive: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, alive() {
             if accepts(port) { return true }

@@ -111,7 +111,7 @@ actor EventCollector {
     }
 
     /// Waits until `condition` holds, at most `seconds`.
-    func wait(seconds: Double = 10, until condition: @Sendable (EventCollector) async -> Bool) async -> Bool {
+    func wait(seconds: Double = 30, until condition: @Sendable (EventCollector) async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
         while ContinuousClock.now < deadline {
             if await condition(self) { return true }
