@@ -123,7 +123,7 @@ extension ChatClient {
         }
     }
 
-    static func writeFully(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {
+    static func writeFully(_ descriptor: Int32, _ bytes: Data, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -149,7 +149,7 @@ struct ChunkFetcher {
     let blobID: [UInt8]
     private var nextIndex: UInt64
     private let end: UInt64
-    private var inFlight: [Task<[UInt8], any Error>] = []
+    private var inFlight: [Task<Data, any Error>] = []
 
     init(link: RelayLink, blobID: [UInt8], next: UInt64, end: UInt64) {
         self.link = link
@@ -158,7 +158,7 @@ struct ChunkFetcher {
         self.end = end
     }
 
-    mutating func next() async throws -> [UInt8]? {
+    mutating func next() async throws -> Data? {
         while inFlight.count < ChatClient.transferWindow, nextIndex < end {
             var request = WireBlobChunkRequest()
             request.blobID = Data(blobID)
@@ -169,7 +169,7 @@ struct ChunkFetcher {
                 guard case .blobChunk(let chunk) = try await link.request(.blobChunkRequest(request)).body, chunk.index == index else {
                     throw RelayError.unexpectedReply
                 }
-                return Array(chunk.data)
+                return chunk.data
             })
             nextIndex += 1
         }

@@ -134,21 +134,24 @@ extension ChatClient {
 
         var encryptor = try FileEncryptor(resumingWith: key, chunkSize: upload.chunkSize)
         var sender = ChunkUploader(link: link, blobID: blobID, firstMissing: firstMissing)
+        // The file's size is known, so each read is one chunk, sealed where it was read.
         var buffer = [UInt8](repeating: 0, count: upload.chunkSize)
-        var total: UInt64 = 0
-        while true {
-            let count = try Self.readFully(descriptor, into: &buffer, path: upload.path)
-            if count == 0 { break }
-            total += UInt64(count)
-            var sealed: [[UInt8]] = []
-            try encryptor.append(buffer[0..<count]) { sealed.append($0) }
-            for chunk in sealed { try await sender.send(chunk) }
+        for index in 0..<chunkCount {
+            let isFinal = index == chunkCount - 1
+            let expected = isFinal ? Int(upload.size - index * UInt64(upload.chunkSize)) : upload.chunkSize
+            guard try Self.readFully(descriptor, into: &buffer, path: upload.path) == expected else {
+                throw FileTransferError.changedDuringUpload(upload.path)
+            }
+            let chunk = try buffer.withUnsafeBytes { try encryptor.seal(chunk: UnsafeRawBufferPointer(rebasing: $0.prefix(expected)), isFinal: isFinal) }
+            try await sender.send(chunk)
+        }
+        guard try Self.readFully(descriptor, into: &buffer, path: upload.path) == 0 else {
+            throw FileTransferError.changedDuringUpload(upload.path)
         }
         let name = (upload.path as NSString).lastPathComponent
-        let (finalChunk, manifest) = try encryptor.finish(name: name.isEmpty ? "file" : String(name.utf8.prefix(255)) ?? "file")
-        try await sender.send(finalChunk)
+        let manifest = try encryptor.manifest(name: name.isEmpty ? "file" : String(name.utf8.prefix(255)) ?? "file")
         try await sender.drain()
-        guard total == upload.size, manifest.size == upload.size else { throw FileTransferError.changedDuringUpload(upload.path) }
+        guard manifest.size == upload.size else { throw FileTransferError.changedDuringUpload(upload.path) }
         if !status.complete {
             var finish = WireBlobUploadFinish()
             finish.blobID = Data(blobID)
@@ -209,13 +212,13 @@ struct ChunkUploader {
         self.firstMissing = firstMissing
     }
 
-    mutating func send(_ chunk: [UInt8]) async throws {
+    mutating func send(_ chunk: Data) async throws {
         defer { index += 1 }
         guard index >= firstMissing else { return }
         var upload = WireBlobChunkUpload()
         upload.blobID = Data(blobID)
         upload.index = index
-        upload.data = Data(chunk)
+        upload.data = chunk
         let link = self.link
         inFlight.append(Task {
             guard case .blobChunkStored = try await link.request(.blobChunkUpload(upload)).body else { throw RelayError.unexpectedReply }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the relay keeps about each uploaded file (PROTOCOL.md 12.8): the metadata lives in the
 /// `RelayStore`, the encrypted chunks in a `BlobChunkStorage` (files on disk). Nothing here
 /// opens a file: a blob is ciphertext under a key only its recipients were sent.
@@ -103,12 +105,16 @@ public struct BlobLayout: Sendable, Hashable {
 /// Where the encrypted chunks live: files on disk in the server (CipherServer), memory in tests.
 /// Several relay processes may share one: a stored chunk is never overwritten.
 public protocol BlobChunkStorage: Sendable {
-    /// Stores chunk `index` unless it is stored already (the stored one is kept: it was
-    /// accepted with the same length, and the recipient's check catches any difference).
-    func storeChunk(_ bytes: [UInt8], blobID: [UInt8], index: UInt64) async throws
-    /// Chunk `index`, or nil when it is missing or not `length` bytes long.
-    func chunk(blobID: [UInt8], index: UInt64, length: Int) async throws -> [UInt8]?
+    /// Stores chunk `index` of a blob cut as `layout` says, unless it is stored already (the
+    /// stored one is kept: it was accepted with the same length, and the recipient's check
+    /// catches any difference). Returns once the chunk is written, not necessarily durable.
+    func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws
+    /// Chunk `index`, or nil when it is not stored whole.
+    func chunk(blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Data?
     /// How many chunks from 0 on are stored whole: where an upload resumes.
     func storedPrefix(blobID: [UInt8], layout: BlobLayout) async throws -> UInt64
+    /// Returns once every chunk stored so far survives a crash of the machine, not only of
+    /// the process: called before an upload is acknowledged complete.
+    func makeDurable(blobID: [UInt8]) async throws
     func deleteChunks(blobID: [UInt8]) async throws
 }

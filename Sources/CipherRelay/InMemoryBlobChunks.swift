@@ -1,20 +1,21 @@
+import Foundation
 import Synchronization
 
 /// A `BlobChunkStorage` in memory: for tests of the relay logic without a disk. The server
 /// stores chunks as files (`FileSystemBlobChunks` in CipherServer).
 public final class InMemoryBlobChunks: BlobChunkStorage {
-    private let chunks = Mutex<[[UInt8]: [UInt64: [UInt8]]]>([:])
+    private let chunks = Mutex<[[UInt8]: [UInt64: Data]]>([:])
 
     public init() {}
 
-    public func storeChunk(_ bytes: [UInt8], blobID: [UInt8], index: UInt64) {
+    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) {
         chunks.withLock { all in
             if all[blobID]?[index] == nil { all[blobID, default: [:]][index] = bytes }
         }
     }
 
-    public func chunk(blobID: [UInt8], index: UInt64, length: Int) -> [UInt8]? {
-        chunks.withLock { all in all[blobID]?[index].flatMap { $0.count == length ? $0 : nil } }
+    public func chunk(blobID: [UInt8], index: UInt64, layout: BlobLayout) -> Data? {
+        chunks.withLock { all in all[blobID]?[index].flatMap { $0.count == layout.chunkLength(index) ? $0 : nil } }
     }
 
     public func storedPrefix(blobID: [UInt8], layout: BlobLayout) -> UInt64 {
@@ -24,6 +25,9 @@ public final class InMemoryBlobChunks: BlobChunkStorage {
             return index
         }
     }
+
+    /// Memory does not outlive the process: nothing to make durable.
+    public func makeDurable(blobID: [UInt8]) {}
 
     public func deleteChunks(blobID: [UInt8]) {
         chunks.withLock { _ = $0.removeValue(forKey: blobID) }

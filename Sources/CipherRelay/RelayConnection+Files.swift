@@ -91,7 +91,7 @@ extension RelayConnection {
             return
         }
         if !blob.complete {
-            try await service.blobChunks.storeChunk(Array(upload.data), blobID: id, index: upload.index)
+            try await service.blobChunks.storeChunk(upload.data, blobID: id, index: upload.index, layout: layout)
         }
         var stored = WireBlobChunkStored()
         stored.blobID = upload.blobID
@@ -115,6 +115,8 @@ extension RelayConnection {
                 send(error: .blobIncomplete, "not every chunk of the blob is stored", requestID: requestID)
                 return
             }
+            // Recipients are told of the file only after this answer: it must outlive a crash.
+            try await service.blobChunks.makeDurable(blobID: id)
             try await service.store.updateBlobProgress(id: id, storedChunks: stored, complete: true)
             blob.storedChunks = stored
             blob.complete = true
@@ -140,14 +142,14 @@ extension RelayConnection {
             send(error: .invalidChunk, "the chunk index is past the blob's end", requestID: requestID)
             return
         }
-        guard let bytes = try await service.blobChunks.chunk(blobID: id, index: request.index, length: layout.chunkLength(request.index)) else {
+        guard let bytes = try await service.blobChunks.chunk(blobID: id, index: request.index, layout: layout) else {
             send(error: .blobIncomplete, "a chunk of the blob is missing", requestID: requestID)
             return
         }
         var chunk = WireBlobChunk()
         chunk.blobID = request.blobID
         chunk.index = request.index
-        chunk.data = Data(bytes)
+        chunk.data = bytes
         var frame = WireServerFrame()
         frame.requestID = requestID
         frame.blobChunk = chunk

@@ -7,14 +7,27 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Encrypted chunks as files: `DIRECTORY/<blob id hex>/<index>.chunk` (PROTOCOL.md 12.8).
-/// Several relay processes may share the directory: a chunk is written to a temporary file
-/// of its own and then linked to its final name, which fails if that name exists, so a stored
-/// chunk is never overwritten or seen half-written. Disk work runs on NIO's thread pool, off
-/// Swift's cooperative threads.
+/// Encrypted chunks on disk, two files per blob (PROTOCOL.md 12.8): `DIRECTORY/<blob id
+/// hex>/chunks` holds chunk `i` at offset `i * chunk_size`, and `DIRECTORY/<blob id hex>/stored`
+/// holds one byte per chunk, set to 1 once that chunk is written whole. A chunk is written
+/// before its mark, under an exclusive `flock` on the chunks file, and only when its mark is
+/// not set: several relay processes may share the directory, and none overwrites a stored chunk
+/// or reads one that is not whole. A writer killed in the middle of a chunk leaves its mark
+/// unset, so the chunk is written again on resume.
+///
+/// One file per blob rather than one per chunk: creating a file for every chunk (a temporary
+/// name, a link, an unlink) made the filesystem's inode allocator the upload's bottleneck.
+/// Disk work runs on NIO's thread pool, off the event loops.
 public final class FileSystemBlobChunks: BlobChunkStorage {
     public let directory: String
     private let threadPool: NIOThreadPool
+
+    static let chunksFileName = "chunks"
+    static let storedFileName = "stored"
+    /// The mark of a chunk written whole.
+    static let storedMark: UInt8 = 1
+    /// How many marks `storedPrefix` reads at once: a blob of 1 KiB chunks has millions.
+    static let markReadSize = 64 * 1024
 
     public init(directory: String, threadPool: NIOThreadPool = .singleton) throws {
         self.directory = directory
@@ -22,89 +35,164 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    public func storeChunk(_ bytes: [UInt8], blobID: [UInt8], index: UInt64) async throws {
-        let folder = blobDirectory(blobID)
-        let final = chunkPath(blobID, index)
+    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws {
+        let paths = BlobPaths(directory: directory, blobID: blobID)
         try await threadPool.runIfActive {
-            if mkdir(folder, 0o700) != 0, errno != EEXIST { throw BlobDiskError(operation: "mkdir", code: errno) }
-            let temporary = "\(folder)/.tmp-\(Hex.encode(SystemRandomSource().bytes(8)))"
-            try Self.write(bytes, to: temporary)
-            defer { unlink(temporary) }
-            if link(temporary, final) != 0, errno != EEXIST { throw BlobDiskError(operation: "link", code: errno) }
+            let files = try BlobFiles(paths, creating: true)!
+            defer { files.close() }
+            guard flock(files.chunks, LOCK_EX) == 0 else { throw BlobDiskError(operation: "flock", code: errno) }
+            guard try !files.isStored(index) else { return }
+            try bytes.withUnsafeBytes { try Self.writeFully(files.chunks, $0, at: index * UInt64(layout.chunkSize)) }
+            try withUnsafeBytes(of: Self.storedMark) { try Self.writeFully(files.stored, $0, at: index) }
         }
     }
 
-    public func chunk(blobID: [UInt8], index: UInt64, length: Int) async throws -> [UInt8]? {
-        let path = chunkPath(blobID, index)
-        return try await threadPool.runIfActive { try Self.read(path, length: length) }
+    public func chunk(blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Data? {
+        let paths = BlobPaths(directory: directory, blobID: blobID)
+        return try await threadPool.runIfActive {
+            guard let files = try BlobFiles(paths, creating: false) else { return nil }
+            defer { files.close() }
+            guard try files.isStored(index) else { return nil }
+            return try Self.read(files.chunks, length: layout.chunkLength(index), at: index * UInt64(layout.chunkSize))
+        }
     }
 
     public func storedPrefix(blobID: [UInt8], layout: BlobLayout) async throws -> UInt64 {
-        let paths = (self, blobID)
+        let paths = BlobPaths(directory: directory, blobID: blobID)
         return try await threadPool.runIfActive {
-            var index: UInt64 = 0
-            var info = stat()
-            while index < layout.chunkCount, stat(paths.0.chunkPath(paths.1, index), &info) == 0,
-                  Int(info.st_size) == layout.chunkLength(index) {
-                index += 1
+            let stored = open(paths.stored, O_RDONLY | O_CLOEXEC)
+            guard stored >= 0 else {
+                if errno == ENOENT { return 0 }
+                throw BlobDiskError(operation: "open", code: errno)
             }
-            return index
+            defer { close(stored) }
+            var prefix: UInt64 = 0
+            while prefix < layout.chunkCount {
+                let wanted = Int(min(UInt64(Self.markReadSize), layout.chunkCount - prefix))
+                guard let marks = try Self.read(stored, length: wanted, at: prefix, allowShort: true), !marks.isEmpty else { break }
+                guard let gap = marks.firstIndex(where: { $0 != Self.storedMark }) else {
+                    prefix += UInt64(marks.count)
+                    if marks.count < wanted { break }
+                    continue
+                }
+                prefix += UInt64(gap - marks.startIndex)
+                break
+            }
+            return prefix
+        }
+    }
+
+    public func makeDurable(blobID: [UInt8]) async throws {
+        let paths = BlobPaths(directory: directory, blobID: blobID)
+        let parent = directory
+        try await threadPool.runIfActive {
+            for path in [paths.chunks, paths.stored, paths.folder, parent] {
+                let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+                guard descriptor >= 0 else { throw BlobDiskError(operation: "open", code: errno) }
+                defer { close(descriptor) }
+                guard fsync(descriptor) == 0 else { throw BlobDiskError(operation: "fsync", code: errno) }
+            }
         }
     }
 
     public func deleteChunks(blobID: [UInt8]) async throws {
-        let folder = blobDirectory(blobID)
+        let folder = BlobPaths(directory: directory, blobID: blobID).folder
         try await threadPool.runIfActive {
             if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
         }
     }
 
-    private func blobDirectory(_ blobID: [UInt8]) -> String { "\(directory)/\(Hex.encode(blobID))" }
-
-    func chunkPath(_ blobID: [UInt8], _ index: UInt64) -> String { "\(blobDirectory(blobID))/\(index).chunk" }
-
-    private static func write(_ bytes: [UInt8], to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw BlobDiskError(operation: "open", code: errno) }
-        defer { close(descriptor) }
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw BlobDiskError(operation: "write", code: errno)
-                }
-                offset += written
+    static func writeFully(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var written = 0
+        while written < buffer.count {
+            let count = pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset) + off_t(written))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw BlobDiskError(operation: "write", code: errno)
             }
+            written += count
         }
     }
 
-    private static func read(_ path: String, length: Int) throws -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ENOENT { return nil }
+    /// `length` bytes at `offset`; nil if the file ends first, unless `allowShort`, which
+    /// returns what there is.
+    static func read(_ descriptor: Int32, length: Int, at offset: UInt64, allowShort: Bool = false) throws -> Data? {
+        var data = Data(count: length)
+        let got = try data.withUnsafeMutableBytes { buffer in
+            var filled = 0
+            while filled < length {
+                let count = pread(descriptor, buffer.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw BlobDiskError(operation: "read", code: errno)
+                }
+                if count == 0 { break }
+                filled += count
+            }
+            return filled
+        }
+        guard got == length else {
+            guard allowShort else { return nil }
+            return data.prefix(got)
+        }
+        return data
+    }
+}
+
+/// Where one blob's files are.
+struct BlobPaths: Sendable {
+    let folder: String
+    let chunks: String
+    let stored: String
+
+    init(directory: String, blobID: [UInt8]) {
+        folder = "\(directory)/\(Hex.encode(blobID))"
+        chunks = "\(folder)/\(FileSystemBlobChunks.chunksFileName)"
+        stored = "\(folder)/\(FileSystemBlobChunks.storedFileName)"
+    }
+}
+
+/// One blob's two files, open.
+private struct BlobFiles {
+    let chunks: Int32
+    let stored: Int32
+
+    /// Opens the files; nil when the blob has none and `creating` is false.
+    init?(_ paths: BlobPaths, creating: Bool) throws {
+        let flags = O_RDWR | O_CLOEXEC | (creating ? O_CREAT : 0)
+        var chunks = open(paths.chunks, flags, 0o600)
+        if chunks < 0, errno == ENOENT, creating {
+            if mkdir(paths.folder, 0o700) != 0, errno != EEXIST { throw BlobDiskError(operation: "mkdir", code: errno) }
+            chunks = open(paths.chunks, flags, 0o600)
+        }
+        guard chunks >= 0 else {
+            if errno == ENOENT, !creating { return nil }
             throw BlobDiskError(operation: "open", code: errno)
         }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, Int(info.st_size) == length else { return nil }
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-            var offset = 0
-            while offset < length {
-                let got = Glibc.read(descriptor, buffer.baseAddress! + offset, length - offset)
-                if got < 0, errno == EINTR { continue }
-                if got <= 0 {
-                    failure = got < 0 ? errno : EIO
-                    break
-                }
-                offset += got
-            }
-            count = offset
+        let stored = open(paths.stored, flags, 0o600)
+        guard stored >= 0 else {
+            let code = errno
+            Glibc.close(chunks)
+            if code == ENOENT, !creating { return nil }
+            throw BlobDiskError(operation: "open", code: code)
         }
-        guard failure == 0 else { throw BlobDiskError(operation: "read", code: failure) }
-        return bytes.count == length ? bytes : nil
+        self.chunks = chunks
+        self.stored = stored
+    }
+
+    func isStored(_ index: UInt64) throws -> Bool {
+        var mark: UInt8 = 0
+        while true {
+            let count = pread(stored, &mark, 1, off_t(index))
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw BlobDiskError(operation: "read", code: errno) }
+            return count == 1 && mark == FileSystemBlobChunks.storedMark
+        }
+    }
+
+    func close() {
+        Glibc.close(chunks)
+        Glibc.close(stored)
     }
 }
 

@@ -24,9 +24,30 @@ struct FileTransferTests {
         relay.dataDirectory.appending(path: "blobs")
     }
 
-    /// The chunk files the relay holds, over all blobs.
-    static func storedChunks(_ relay: RelayProcess) -> [URL] {
-        FileScan.files(under: blobDirectory(of: relay)).filter { $0.pathExtension == "chunk" }
+    /// The size of an encrypted chunk of the reference client: 256 KiB and the tag.
+    static let encryptedChunkSize = 256 * 1024 + 16
+
+    /// The blobs the relay holds: one folder each, with its `chunks` and `stored` files.
+    static func blobFolders(_ relay: RelayProcess) -> [URL] {
+        let directory = blobDirectory(of: relay)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().map { directory.appending(path: $0) }
+    }
+
+    /// How many chunks the relay has marked stored, over all blobs (PROTOCOL.md 12.8: one byte
+    /// per chunk in `stored`, 1 once the chunk is written whole).
+    static func storedChunkCount(_ relay: RelayProcess) -> Int {
+        blobFolders(relay).reduce(0) { count, folder in
+            let marks = (try? Data(contentsOf: folder.appending(path: "stored"))) ?? Data()
+            return count + marks.filter { $0 == 1 }.count
+        }
+    }
+
+    /// The first `count` bytes of a blob's `chunks` file.
+    static func storedPrefix(of folder: URL, count: Int) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: folder.appending(path: "chunks"))
+        defer { try? handle.close() }
+        return try handle.read(upToCount: count) ?? Data()
     }
 
     /// Waits (bounded) until `condition` holds, polling every few milliseconds.
@@ -92,7 +113,7 @@ struct FileTransferTests {
         // clients' 1 KiB figures are only printed: a short process can exit between samples.
         #expect(relayPeak - relayBefore < Self.transferGrowthLimit, "relay grew by \(relayPeak - relayBefore) bytes")
         // Its only recipient has it: the relay deleted the blob.
-        #expect(Self.storedChunks(relay).isEmpty)
+        #expect(Self.blobFolders(relay).isEmpty)
     }
 
     @Test("an upload and a download killed mid-way both resume; the relay never holds the plaintext, name included")
@@ -104,18 +125,22 @@ struct FileTransferTests {
         let expected = try TestFiles.sha256(of: source)
 
         let firstSend = try alice.launch(["file", "send"], ["bob", source.path])
-        try await Self.waitUntil("16 chunks are stored") { Self.storedChunks(relay).count >= 16 || firstSend.exitStatus != nil }
+        try await Self.waitUntil("16 chunks are stored") { Self.storedChunkCount(relay) >= 16 || firstSend.exitStatus != nil }
         firstSend.signal(SIGKILL)
         #expect(await firstSend.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL, "the upload finished before it was killed")
-        let before = Self.storedChunks(relay)
-        let firstChunk = try #require(before.first { $0.lastPathComponent == "0.chunk" })
-        let firstChunkInode = TestFiles.inode(of: firstChunk)
-        #expect(before.count < 384, "every chunk was stored before the kill")
+        let storedBefore = Self.storedChunkCount(relay)
+        let folder = try #require(Self.blobFolders(relay).first)
+        let chunksInode = TestFiles.inode(of: folder.appending(path: "chunks"))
+        let firstChunks = try Self.storedPrefix(of: folder, count: 16 * Self.encryptedChunkSize)
+        #expect(firstChunks.count == 16 * Self.encryptedChunkSize)
+        #expect(storedBefore < 384, "every chunk was stored before the kill")
 
         try await alice.run(["file", "send"], ["bob", source.path]).requireSuccess()
-        // The same blob, its chunks kept as they were: the upload continued.
-        #expect(TestFiles.inode(of: firstChunk) == firstChunkInode)
-        #expect(Set(Self.storedChunks(relay).map { $0.deletingLastPathComponent() }) == [firstChunk.deletingLastPathComponent()])
+        // The same blob, its stored chunks kept as they were: the upload continued.
+        #expect(Self.blobFolders(relay) == [folder])
+        #expect(TestFiles.inode(of: folder.appending(path: "chunks")) == chunksInode)
+        #expect(try Self.storedPrefix(of: folder, count: firstChunks.count) == firstChunks)
+        #expect(Self.storedChunkCount(relay) == 384)
         #expect(FileScan.findings(of: [marker], in: FileScan.files(under: relay.dataDirectory) + relay.logFiles) == [])
 
         #expect(try await bob.receive().map(\.kind) == ["file"])
@@ -146,7 +171,7 @@ struct FileTransferTests {
         let expected = try TestFiles.sha256(of: source)
 
         let send = try alice.launch(["file", "send"], ["bob", source.path])
-        try await Self.waitUntil("8 chunks are stored") { Self.storedChunks(relay).count >= 8 || send.exitStatus != nil }
+        try await Self.waitUntil("8 chunks are stored") { Self.storedChunkCount(relay) >= 8 || send.exitStatus != nil }
         try await relay.kill()
         #expect(send.exitStatus == nil, "the upload finished before the relay was killed")
         try await relay.restart()
@@ -174,11 +199,13 @@ struct FileTransferTests {
         #expect(try await bob.receive().map(\.kind) == ["file"])
         let listed = try #require(try await bob.listFiles().first)
 
-        let chunk = Self.blobDirectory(of: relay).appending(path: listed.id).appending(path: "2.chunk")
-        let handle = try FileHandle(forUpdating: chunk)
-        try handle.seek(toOffset: 1000)
+        // A byte inside chunk 2 (of 5) in the blob's chunks file.
+        let chunks = Self.blobDirectory(of: relay).appending(path: listed.id).appending(path: "chunks")
+        let offset = UInt64(2 * Self.encryptedChunkSize + 1000)
+        let handle = try FileHandle(forUpdating: chunks)
+        try handle.seek(toOffset: offset)
         let original = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: 1000)
+        try handle.seek(toOffset: offset)
         try handle.write(contentsOf: [original ^ 0x01])
         try handle.close()
 

@@ -30,6 +30,7 @@ public struct FileEncryptor: Sendable {
     private var pending: [UInt8] = []
     private var hasher = SHA256()
     private var size: UInt64 = 0
+    private var sealedFinal = false
 
     public init(random: some RandomSource, chunkSize: Int = FileManifest.defaultChunkSize) {
         self.init(fileKey: random.bytes(32), chunkSize: chunkSize)
@@ -61,6 +62,7 @@ public struct FileEncryptor: Sendable {
     /// held back until more data (or `finish`) shows whether it is the last.
     public mutating func append(_ plaintext: some Collection<UInt8>, emit: ([UInt8]) throws -> Void) throws {
         guard size + UInt64(plaintext.count) <= FileManifest.maxSize else { throw FileError.tooLarge }
+        guard !sealedFinal else { throw FileError.malformedManifest }
         let hashedInPlace: Void? = plaintext.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         if hashedInPlace == nil { hasher.update(data: Array(plaintext)) }
         size += UInt64(plaintext.count)
@@ -76,10 +78,34 @@ public struct FileEncryptor: Sendable {
         }
     }
 
+    /// Seals the next chunk when the caller cuts the plaintext itself, as a reader that knows
+    /// the file's size does: `plaintext` is exactly `chunkSize` bytes, or for the final chunk
+    /// (`isFinal`) 0 to `chunkSize` bytes (0 only for an empty file). It is hashed and sealed
+    /// where it lies, with no copy; the encrypted chunk (ciphertext and tag) is returned.
+    /// Not for use after `append`; after the final chunk, `manifest(name:)` gives the manifest.
+    public mutating func seal(chunk plaintext: UnsafeRawBufferPointer, isFinal: Bool) throws -> Data {
+        guard pending.isEmpty, !sealedFinal, plaintext.count <= chunkSize, isFinal || plaintext.count == chunkSize,
+              size + UInt64(plaintext.count) <= FileManifest.maxSize else { throw FileError.malformedManifest }
+        hasher.update(bufferPointer: plaintext)
+        size += UInt64(plaintext.count)
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: StreamNonce.make(counter: counter, isFinal: isFinal))
+        counter += 1
+        sealedFinal = isFinal
+        // The box holds nonce || ciphertext || tag in one buffer: the chunk is a slice of it.
+        return box.combined!.dropFirst(12)
+    }
+
+    /// The manifest, once `seal(chunk:isFinal:)` has sealed the final chunk.
+    public func manifest(name: String) throws -> FileManifest {
+        guard sealedFinal, !name.isEmpty, name.utf8.count <= FileManifest.maxNameSize else { throw FileError.malformedManifest }
+        return FileManifest(name: name, size: size, sha256: Array(hasher.finalize()), key: fileKey, chunkSize: chunkSize)
+    }
+
     /// Seals the final chunk (empty only for an empty file) and returns it with the manifest.
     public mutating func finish(name: String) throws -> (finalChunk: [UInt8], manifest: FileManifest) {
-        guard !name.isEmpty, name.utf8.count <= FileManifest.maxNameSize else { throw FileError.malformedManifest }
+        guard !name.isEmpty, name.utf8.count <= FileManifest.maxNameSize, !sealedFinal else { throw FileError.malformedManifest }
         let finalChunk = try seal(pending, isFinal: true)
+        sealedFinal = true
         pending.removeAll(keepingCapacity: false)
         let manifest = FileManifest(
             name: name, size: size, sha256: Array(hasher.finalize()), key: fileKey, chunkSize: chunkSize
@@ -117,22 +143,23 @@ public struct FileDecryptor: Sendable {
     /// The size of every encrypted chunk but the last.
     public var encryptedChunkSize: Int { manifest.chunkSize + 16 }
 
-    /// Decrypts the next chunk, in order.
-    public mutating func open(_ chunk: some Collection<UInt8>) throws(FileError) -> [UInt8] {
+    /// Decrypts the next chunk, in order. A `Data` chunk is opened where it lies; the plaintext
+    /// is returned as the cipher wrote it, with no copy.
+    public mutating func open(_ chunk: some Collection<UInt8>) throws(FileError) -> Data {
         guard counter < manifest.chunkCount else { throw .trailingData }
         let isFinal = counter == manifest.chunkCount - 1
         let expectedPlaintext = isFinal
             ? Int(manifest.size - (manifest.chunkCount - 1) * UInt64(manifest.chunkSize))
             : manifest.chunkSize
         guard chunk.count == expectedPlaintext + 16 else { throw .chunkRejected(index: counter) }
-        let bytes = Array(chunk)
-        let plaintext: [UInt8]
+        let bytes = chunk as? Data ?? Data(chunk)
+        let plaintext: Data
         do {
             let box = try AES.GCM.SealedBox(
                 nonce: StreamNonce.make(counter: counter, isFinal: isFinal),
                 ciphertext: bytes.dropLast(16), tag: bytes.suffix(16)
             )
-            plaintext = Array(try AES.GCM.open(box, using: key))
+            plaintext = try AES.GCM.open(box, using: key)
         } catch {
             throw .chunkRejected(index: counter)
         }

@@ -67,6 +67,8 @@ struct FileBenchCommand: AsyncParsableCommand {
         let relay = try await InProcessRelay.start(in: base + "/relay")
         var uploads = SampleSet()
         var downloads = SampleSet()
+        var uploadCPU = SampleSet()
+        var downloadCPU = SampleSet()
         do {
             let alice = try await ChatClient.create(
                 home: base + "/alice", passphrase: "bench", endpoint: try relay.endpoint, username: "alice", trust: relay.trust,
@@ -80,11 +82,15 @@ struct FileBenchCommand: AsyncParsableCommand {
             try await bob.start()
             for run in 1...runCount {
                 progress("run \(run) of \(runCount): upload")
+                let uploadCPUStart = ownCPUSeconds()
                 let (sent, upload) = try await Self.timed { try await alice.sendFile(at: source, to: "bob") }
+                uploadCPU.append(.seconds(ownCPUSeconds() - uploadCPUStart))
                 try await Self.waitForOffer(sent.id, at: bob)
                 progress("run \(run) of \(runCount): download")
                 let output = base + "/received.bin"
+                let downloadCPUStart = ownCPUSeconds()
                 let (_, download) = try await Self.timed { try await bob.downloadFile(id: sent.id, to: output) }
+                downloadCPU.append(.seconds(ownCPUSeconds() - downloadCPUStart))
                 try? FileManager.default.removeItem(atPath: output)
                 uploads.append(upload)
                 downloads.append(download)
@@ -103,6 +109,8 @@ struct FileBenchCommand: AsyncParsableCommand {
             uploadMegabytesPerSecond: megabytesPerSecond(bytes: bytes, seconds: uploads.median),
             downloadMegabytesPerSecond: megabytesPerSecond(bytes: bytes, seconds: downloads.median),
             endToEndMegabytesPerSecond: megabytesPerSecond(bytes: bytes, seconds: uploads.median + downloads.median),
+            uploadCPUMillisecondsPerMebibyte: uploadCPU.median * 1000 / Double(mebibytes),
+            downloadCPUMillisecondsPerMebibyte: downloadCPU.median * 1000 / Double(mebibytes),
             openSSLAESGCMMegabytesPerSecond: openSSL.map { $0 / 1e6 },
             loopbackCopyMegabytesPerSecond: megabytesPerSecond(bytes: bytes, seconds: copies.median),
             peakResidentMebibytes: Self.peakResidentMebibytes()
@@ -159,6 +167,10 @@ struct FileBenchReport: Codable, Sendable {
     var uploadMegabytesPerSecond: Double
     var downloadMegabytesPerSecond: Double
     var endToEndMegabytesPerSecond: Double
+    /// CPU time of the whole process (relay and both clients, both cores) per MiB moved: less
+    /// sensitive than MB/s to other work on a shared machine.
+    var uploadCPUMillisecondsPerMebibyte: Double
+    var downloadCPUMillisecondsPerMebibyte: Double
     var openSSLAESGCMMegabytesPerSecond: Double?
     var loopbackCopyMegabytesPerSecond: Double
     var peakResidentMebibytes: Int?
@@ -171,6 +183,8 @@ struct FileBenchReport: Codable, Sendable {
               upload (read, encrypt, TLS, relay writes chunks)      \(figure(uploadMegabytesPerSecond))
               download (relay reads, TLS, decrypt, write, sync)     \(figure(downloadMegabytesPerSecond))
               end to end (size / (upload + download))              \(figure(endToEndMegabytesPerSecond))
+            CPU time of this process (relay and clients, all threads) per MiB
+              upload \(String(format: "%.2f", uploadCPUMillisecondsPerMebibyte)) ms, download \(String(format: "%.2f", downloadCPUMillisecondsPerMebibyte)) ms
             Baselines, same run
               openssl speed -evp aes-256-gcm, 256 KiB blocks        \(openSSLAESGCMMegabytesPerSecond.map(figure) ?? "     (no openssl)")
               plain loopback TCP copy of the file to disk, synced   \(figure(loopbackCopyMegabytesPerSecond))
