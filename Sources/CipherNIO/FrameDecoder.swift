@@ -26,27 +26,58 @@ public final class FrameDecoder: ChannelInboundHandler, RemovableChannelHandler 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !rejected else { return }
         var incoming = unwrapInboundIn(data)
-        if buffer == nil {
-            buffer = incoming
+        var pending: ByteBuffer
+        if var partial = buffer {
+            // Held only here while it grows, so the append never copies it first. It is this
+            // decoder's own, sized for its frame where that is known (see below).
+            buffer = nil
+            if let frameSize = Self.frameSize(in: partial), partial.writableBytes < incoming.readableBytes {
+                partial.reserveCapacity(minimumWritableBytes: Self.reservation(frameSize: frameSize, held: partial.readableBytes + incoming.readableBytes) - partial.readableBytes)
+            }
+            partial.writeBuffer(&incoming)
+            pending = partial
         } else {
-            buffer!.writeBuffer(&incoming)
+            pending = incoming
         }
-        while var pending = buffer, let length = pending.getInteger(at: pending.readerIndex, as: UInt32.self) {
+        var handedOn = false
+        while let length = pending.getInteger(at: pending.readerIndex, as: UInt32.self) {
             guard Int(length) <= maxFrameSize else {
                 rejected = true
-                buffer = nil
                 context.fireChannelRead(wrapInboundOut(.tooLarge(announcedSize: Int(length))))
                 return
             }
             guard pending.readableBytes >= 4 + Int(length) else { break }
             pending.moveReaderIndex(forwardBy: 4)
             let frame = pending.readSlice(length: Int(length))!
-            buffer = pending.readableBytes > 0 ? pending : nil
+            handedOn = true
             context.fireChannelRead(wrapInboundOut(.frame(frame)))
         }
-        if buffer != nil, buffer!.readerIndex > 64 * 1024 {
-            buffer!.discardReadBytes()
+        guard pending.readableBytes > 0 else { return }
+        // What is left is the start of the next frame. It goes into a buffer of this decoder's
+        // own, unless it is in one already and no frame was handed on from it: frames handed on
+        // (and the TLS layer, for what it passed in) share the storage it was read into, and
+        // growing a shared storage copies all of it. The new buffer is sized towards the whole
+        // frame, so a large frame grows it once or twice rather than by doubling, a copy each.
+        if incoming.readableBytes == 0, !handedOn {
+            buffer = pending
+            return
         }
+        let held = pending.readableBytes
+        let capacity = Self.frameSize(in: pending).map { Self.reservation(frameSize: $0, held: held) } ?? held
+        var own = context.channel.allocator.buffer(capacity: max(capacity, held))
+        own.writeBuffer(&pending)
+        buffer = own
+    }
+
+    /// The size of the frame starting at the reader index, prefix included, once its prefix is in.
+    private static func frameSize(in buffer: ByteBuffer) -> Int? {
+        buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { 4 + Int($0) }
+    }
+
+    /// Room for a partial frame: the whole frame, but at most four times what the peer has sent
+    /// of it (at least 64 KiB), so an announced length alone reserves little.
+    private static func reservation(frameSize: Int, held: Int) -> Int {
+        min(frameSize, max(4 * held, 64 * 1024))
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -69,6 +69,8 @@ extension RelayConnection {
             return
         }
         if !blob.complete {
+            // Chunks written but not yet synced count once synced: the resume starts after them.
+            try await service.blobChunks.makeDurable(blobID: id)
             let stored = try await service.blobChunks.storedPrefix(blobID: id, layout: layout)
             if stored != blob.storedChunks {
                 try await service.store.updateBlobProgress(id: id, storedChunks: stored, complete: false)
@@ -109,14 +111,14 @@ extension RelayConnection {
             return
         }
         if !blob.complete {
+            // Recipients are told of the file only after this answer: it must outlive a crash.
+            try await service.blobChunks.makeDurable(blobID: id)
             let stored = try await service.blobChunks.storedPrefix(blobID: id, layout: blob.layout)
             guard stored == blob.layout.chunkCount else {
                 try await service.store.updateBlobProgress(id: id, storedChunks: stored, complete: false)
                 send(error: .blobIncomplete, "not every chunk of the blob is stored", requestID: requestID)
                 return
             }
-            // Recipients are told of the file only after this answer: it must outlive a crash.
-            try await service.blobChunks.makeDurable(blobID: id)
             try await service.store.updateBlobProgress(id: id, storedChunks: stored, complete: true)
             blob.storedChunks = stored
             blob.complete = true

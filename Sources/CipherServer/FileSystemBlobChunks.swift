@@ -2,6 +2,7 @@ import CipherCore
 import CipherRelay
 import Foundation
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,23 @@ import Glibc
 /// or reads one that is not whole. A writer killed in the middle of a chunk leaves its mark
 /// unset, so the chunk is written again on resume.
 ///
+/// A chunk's mark is written only once its bytes are on disk, so that `storedPrefix` never
+/// counts a chunk that a crash of the machine could lose: writing a chunk starts its writeback
+/// at once, and every `durableBatch` chunks of a blob (and in `makeDurable`) the chunks file is
+/// synced and the marks of the chunks written meanwhile are set. Until then those chunks are
+/// written but not stored: a relay that stops before the sync leaves them unmarked, and the
+/// upload resumes before them and sends them again.
+///
 /// One file per blob rather than one per chunk: creating a file for every chunk (a temporary
 /// name, a link, an unlink) made the filesystem's inode allocator the upload's bottleneck.
 /// Disk work runs on NIO's thread pool, off the event loops.
 public final class FileSystemBlobChunks: BlobChunkStorage {
     public let directory: String
     private let threadPool: NIOThreadPool
+    /// Chunks this many written per blob share one sync of the chunks file before their marks.
+    let durableBatch: Int
+    /// Per blob folder, the chunks written by this process and not yet marked.
+    private let unmarked = Mutex<[String: [UInt64]]>([:])
 
     static let chunksFileName = "chunks"
     static let storedFileName = "stored"
@@ -29,21 +41,34 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     /// How many marks `storedPrefix` reads at once: a blob of 1 KiB chunks has millions.
     static let markReadSize = 64 * 1024
 
-    public init(directory: String, threadPool: NIOThreadPool = .singleton) throws {
+    public init(directory: String, threadPool: NIOThreadPool = .singleton, durableBatch: Int = 64) throws {
+        precondition(durableBatch >= 1)
         self.directory = directory
         self.threadPool = threadPool
+        self.durableBatch = durableBatch
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws {
         let paths = BlobPaths(directory: directory, blobID: blobID)
+        let batch = durableBatch
         try await threadPool.runIfActive {
             let files = try BlobFiles(paths, creating: true)!
             defer { files.close() }
-            guard flock(files.chunks, LOCK_EX) == 0 else { throw BlobDiskError(operation: "flock", code: errno) }
-            guard try !files.isStored(index) else { return }
-            try bytes.withUnsafeBytes { try Self.writeFully(files.chunks, $0, at: index * UInt64(layout.chunkSize)) }
-            try withUnsafeBytes(of: Self.storedMark) { try Self.writeFully(files.stored, $0, at: index) }
+            let written: Bool = try files.locked {
+                guard try !files.isStored(index) else { return false }
+                let offset = index * UInt64(layout.chunkSize)
+                try bytes.withUnsafeBytes { try Self.writeFully(files.chunks, $0, at: offset) }
+                Self.startWriteback(files.chunks, offset: offset, count: bytes.count)
+                return true
+            }
+            guard written else { return }
+            let due: [UInt64]? = self.unmarked.withLock { unmarked in
+                unmarked[paths.folder, default: []].append(index)
+                guard unmarked[paths.folder]!.count >= batch else { return nil }
+                return unmarked.removeValue(forKey: paths.folder)
+            }
+            if let due { try Self.markDurable(due, in: files) }
         }
     }
 
@@ -86,7 +111,13 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
         let paths = BlobPaths(directory: directory, blobID: blobID)
         let parent = directory
         try await threadPool.runIfActive {
-            for path in [paths.chunks, paths.stored, paths.folder, parent] {
+            let due = self.unmarked.withLock { $0.removeValue(forKey: paths.folder) } ?? []
+            guard let files = try BlobFiles(paths, creating: false) else { return }
+            defer { files.close() }
+            try Self.markDurable(due, in: files)
+            guard fsync(files.stored) == 0 else { throw BlobDiskError(operation: "fsync", code: errno) }
+            // The blob's folder and its entry in the blob directory.
+            for path in [paths.folder, parent] {
                 let descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else { throw BlobDiskError(operation: "open", code: errno) }
                 defer { close(descriptor) }
@@ -97,10 +128,33 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
 
     public func deleteChunks(blobID: [UInt8]) async throws {
         let folder = BlobPaths(directory: directory, blobID: blobID).folder
+        unmarked.withLock { _ = $0.removeValue(forKey: folder) }
         try await threadPool.runIfActive {
             if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
         }
     }
+
+    /// Syncs the chunks file, then marks `indexes` stored (PROTOCOL.md 12.8).
+    private static func markDurable(_ indexes: [UInt64], in files: BlobFiles) throws {
+        guard fdatasync(files.chunks) == 0 else { throw BlobDiskError(operation: "fdatasync", code: errno) }
+        try files.locked {
+            for index in indexes { try withUnsafeBytes(of: storedMark) { try writeFully(files.stored, $0, at: index) } }
+        }
+    }
+
+    /// Starts writing a chunk to disk without waiting, so that the next sync finds little left.
+    private static func startWriteback(_ descriptor: Int32, offset: UInt64, count: Int) {
+        _ = syncFileRange?(descriptor, Int64(offset), Int64(count), syncFileRangeWrite)
+    }
+
+    /// Linux's `sync_file_range`, which the Glibc module does not declare (it is a GNU
+    /// extension); nil elsewhere, where the sync before each mark does all the work.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+    }()
+    /// `SYNC_FILE_RANGE_WRITE` in glibc's fcntl.h: start writeback of the range's dirty pages.
+    private static let syncFileRangeWrite: UInt32 = 2
 
     static func writeFully(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var written = 0
@@ -178,6 +232,15 @@ private struct BlobFiles {
         }
         self.chunks = chunks
         self.stored = stored
+    }
+
+    /// Runs `body` holding the blob's exclusive lock, shared with other processes.
+    func locked<Result>(_ body: () throws -> Result) throws -> Result {
+        while flock(chunks, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw BlobDiskError(operation: "flock", code: errno) }
+        }
+        defer { flock(chunks, LOCK_UN) }
+        return try body()
     }
 
     func isStored(_ index: UInt64) throws -> Bool {

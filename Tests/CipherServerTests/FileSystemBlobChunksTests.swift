@@ -13,9 +13,10 @@ struct FileSystemBlobChunksTests {
         Data(repeating: UInt8(truncatingIfNeeded: index) &+ fill, count: layout.chunkLength(index))
     }
 
-    static func storage() throws -> (FileSystemBlobChunks, String) {
+    /// A storage that syncs and marks every chunk as it is written, unless `durableBatch` says.
+    static func storage(durableBatch: Int = 1) throws -> (FileSystemBlobChunks, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-blobs-\(UUID().uuidString)").path
-        return (try FileSystemBlobChunks(directory: directory), directory)
+        return (try FileSystemBlobChunks(directory: directory, durableBatch: durableBatch), directory)
     }
 
     @Test("chunks stored in any order count from chunk 0 on; each reads back whole; deletion removes the blob")
@@ -51,7 +52,7 @@ struct FileSystemBlobChunksTests {
     func neverOverwritten() async throws {
         let (storage, directory) = try Self.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let other = try FileSystemBlobChunks(directory: directory)
+        let other = try FileSystemBlobChunks(directory: directory, durableBatch: 1)
         try await storage.storeChunk(Self.chunk(0), blobID: Self.blobID, index: 0, layout: Self.layout)
         try await other.storeChunk(Self.chunk(0, fill: 7), blobID: Self.blobID, index: 0, layout: Self.layout)
         #expect(try await other.chunk(blobID: Self.blobID, index: 0, layout: Self.layout) == Self.chunk(0))
@@ -85,5 +86,51 @@ struct FileSystemBlobChunksTests {
         #expect(truncate(BlobPaths(directory: directory, blobID: Self.blobID).chunks, 4 * 1040 + 50) == 0)
         #expect(try await storage.chunk(blobID: Self.blobID, index: 4, layout: Self.layout) == nil)
         #expect(try await storage.chunk(blobID: Self.blobID, index: 3, layout: Self.layout) == Self.chunk(3))
+    }
+
+    @Test("chunks count as stored only once a batch is synced: a relay stopped before the sync has them sent again")
+    func batchedDurability() async throws {
+        let (storage, directory) = try Self.storage(durableBatch: 3)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for index: UInt64 in 0..<2 {
+            try await storage.storeChunk(Self.chunk(index), blobID: Self.blobID, index: index, layout: Self.layout)
+        }
+        // Written, not synced: not stored, not readable.
+        #expect(try await storage.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 0)
+        #expect(try await storage.chunk(blobID: Self.blobID, index: 0, layout: Self.layout) == nil)
+        try await storage.storeChunk(Self.chunk(2), blobID: Self.blobID, index: 2, layout: Self.layout)
+        // The third chunk completes the batch: synced and marked.
+        #expect(try await storage.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 3)
+        try await storage.storeChunk(Self.chunk(3), blobID: Self.blobID, index: 3, layout: Self.layout)
+        #expect(try await storage.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 3)
+        try await storage.makeDurable(blobID: Self.blobID)
+        #expect(try await storage.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 4)
+        #expect(try await storage.chunk(blobID: Self.blobID, index: 3, layout: Self.layout) == Self.chunk(3))
+    }
+
+    @Test("a resume after a batch whose sync did not happen writes those chunks again, and only those")
+    func resumeAfterMissedSync() async throws {
+        let (stopped, directory) = try Self.storage(durableBatch: 3)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for index: UInt64 in 0..<5 {
+            try await stopped.storeChunk(Self.chunk(index), blobID: Self.blobID, index: index, layout: Self.layout)
+        }
+        // The relay stops here: chunks 0-2 were synced and marked, 3 and 4 only written.
+        let restarted = try FileSystemBlobChunks(directory: directory, durableBatch: 3)
+        try await restarted.makeDurable(blobID: Self.blobID)
+        #expect(try await restarted.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 3)
+        #expect(try await restarted.chunk(blobID: Self.blobID, index: 3, layout: Self.layout) == nil)
+        // The client sends chunks 3 and 4 again (their bytes differ here only to show which were kept).
+        for index: UInt64 in 0..<5 {
+            try await restarted.storeChunk(Self.chunk(index, fill: 9), blobID: Self.blobID, index: index, layout: Self.layout)
+        }
+        try await restarted.makeDurable(blobID: Self.blobID)
+        #expect(try await restarted.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 5)
+        for index: UInt64 in 0..<3 {
+            #expect(try await restarted.chunk(blobID: Self.blobID, index: index, layout: Self.layout) == Self.chunk(index))
+        }
+        for index: UInt64 in 3..<5 {
+            #expect(try await restarted.chunk(blobID: Self.blobID, index: index, layout: Self.layout) == Self.chunk(index, fill: 9))
+        }
     }
 }
