@@ -136,6 +136,46 @@ struct SeveralInstancesRoomsAndFilesTests {
         }
     }
 
+    @Test("an upload and a download cut off by their instance's death resume through the other instance")
+    func transfersResumeOnTheOtherInstance() async throws {
+        let service = try await SeveralInstances()
+        let proxy = try service.proxyEndpoint()
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: proxy).requireSuccess()
+        try await bob.initialize(on: proxy).requireSuccess()
+        let source = alice.files.appending(path: "video.bin")
+        try TestFiles.make(at: source, size: 64 << 20)
+        let expected = try TestFiles.sha256(of: source)
+
+        var loginsBefore = service.instances.map(\.successfulLogins)
+        let send = try alice.launch(["file", "send"], ["bob", source.path])
+        try await FileTransferTests.waitUntil("8 chunks are stored") { service.storedChunks().count >= 8 || send.exitStatus != nil }
+        let uploading = try #require(service.instances.indices.first { service.instances[$0].successfulLogins > loginsBefore[$0] })
+        let firstChunk = try #require(service.storedChunks().first { $0.lastPathComponent == "0.chunk" })
+        let firstChunkInode = TestFiles.inode(of: firstChunk)
+        try await service.instances[uploading].kill()
+        #expect(send.exitStatus == nil, "the upload finished before its instance was killed")
+        #expect(await send.waitForExit(timeout: .seconds(180)) == 0, "\(send.readStandardError())")
+        // The survivor went on from the chunks the dead instance had stored.
+        #expect(TestFiles.inode(of: firstChunk) == firstChunkInode)
+        try await service.instances[uploading].restart()
+
+        #expect(try await bob.receive().map(\.kind) == ["file"])
+        let listed = try #require(try await bob.listFiles().first)
+        let output = bob.files.appending(path: "video.bin")
+        let partial = URL(filePath: output.path + ".cipherchat-partial")
+        loginsBefore = service.instances.map(\.successfulLogins)
+        let get = try bob.launch(["file", "get"], [listed.id, "--out", output.path])
+        try await FileTransferTests.waitUntil("4 MiB are downloaded") { TestFiles.size(of: partial) >= 4 << 20 || get.exitStatus != nil }
+        let downloading = try #require(service.instances.indices.first { service.instances[$0].successfulLogins > loginsBefore[$0] })
+        try await service.instances[downloading].kill()
+        #expect(get.exitStatus == nil, "the download finished before its instance was killed")
+        #expect(await get.waitForExit(timeout: .seconds(180)) == 0, "\(get.readStandardError())")
+        #expect(try TestFiles.sha256(of: output) == expected)
+        #expect(service.storedChunks().isEmpty)
+    }
+
     @Test("the per-user file quota counts a user's files uploaded through every instance; a file fetched through either frees its share")
     func quotaAcrossInstances() async throws {
         let service = try await SeveralInstances(relayArguments: ["--blob-quota", "700000"])
