@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Testing
 
@@ -213,6 +214,17 @@ struct SeveralInstancesRoomsAndFilesTests {
         let first = try #require(try await bob.listFiles().first)
         try await bob.run(["file", "get"], [first.id, "--out", bob.files.appending(path: "first.bin").path]).requireSuccess()
         try await alice.run(["file", "send"], ["bob", third.path]).requireSuccess()
+    }
+
+    @Test("an instance on PostgreSQL keeping files' chunks in its own data directory says at start that instances must share one")
+    func unsharedBlobDirectoryIsReported() async throws {
+        let cluster = try PostgresCluster.shared()
+        let own = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase()])
+        let shared = try TemporaryDirectory(prefix: "blobs")
+        let sharing = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase(), "--blob-dir", shared.url.path])
+        let notice = "every instance on this database must share one --blob-dir"
+        #expect(own.readLogs().contains(notice), "\(own.readLogs())")
+        #expect(!sharing.readLogs().contains(notice))
     }
 
     private static func texts(_ lines: [RoomLine]?) -> [String] {
