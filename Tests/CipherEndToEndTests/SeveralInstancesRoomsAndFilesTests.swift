@@ -149,14 +149,19 @@ struct SeveralInstancesRoomsAndFilesTests {
         try TestFiles.make(at: source, size: 64 << 20)
         let expected = try TestFiles.sha256(of: source)
 
+        // Each transfer is held still mid-way while the instance serving it is killed, then
+        // goes on by itself.
         var loginsBefore = service.instances.map(\.successfulLogins)
         let send = try alice.launch(["file", "send"], ["bob", source.path])
-        try await FileTransferTests.waitUntil("8 chunks are stored") { service.storedChunks().count >= 8 || send.exitStatus != nil }
+        defer { send.signal(SIGKILL) }
+        let blobs = service.blobDirectory
+        try #require(await send.suspend { Self.chunkCount(under: blobs) >= 8 }, "the upload finished before it could be held: \(send.readStandardError())")
         let uploading = try #require(service.instances.indices.first { service.instances[$0].successfulLogins > loginsBefore[$0] })
         let firstChunk = try #require(service.storedChunks().first { $0.lastPathComponent == "0.chunk" })
         let firstChunkInode = TestFiles.inode(of: firstChunk)
+        #expect(service.storedChunks().count < 256, "every chunk was stored before the kill")
         try await service.instances[uploading].kill()
-        #expect(send.exitStatus == nil, "the upload finished before its instance was killed")
+        send.signal(SIGCONT)
         #expect(await send.waitForExit(timeout: .seconds(180)) == 0, "\(send.readStandardError())")
         // The survivor went on from the chunks the dead instance had stored.
         #expect(TestFiles.inode(of: firstChunk) == firstChunkInode)
@@ -168,10 +173,12 @@ struct SeveralInstancesRoomsAndFilesTests {
         let partial = URL(filePath: output.path + ".cipherchat-partial")
         loginsBefore = service.instances.map(\.successfulLogins)
         let get = try bob.launch(["file", "get"], [listed.id, "--out", output.path])
-        try await FileTransferTests.waitUntil("4 MiB are downloaded") { TestFiles.size(of: partial) >= 4 << 20 || get.exitStatus != nil }
+        defer { get.signal(SIGKILL) }
+        try #require(await get.suspend { TestFiles.size(of: partial) >= 4 << 20 }, "the download finished before it could be held: \(get.readStandardError())")
         let downloading = try #require(service.instances.indices.first { service.instances[$0].successfulLogins > loginsBefore[$0] })
+        #expect(TestFiles.size(of: partial) < 64 << 20, "the whole file was downloaded before the kill")
         try await service.instances[downloading].kill()
-        #expect(get.exitStatus == nil, "the download finished before its instance was killed")
+        get.signal(SIGCONT)
         #expect(await get.waitForExit(timeout: .seconds(180)) == 0, "\(get.readStandardError())")
         #expect(try TestFiles.sha256(of: output) == expected)
         #expect(service.storedChunks().isEmpty)
@@ -225,6 +232,16 @@ struct SeveralInstancesRoomsAndFilesTests {
         let notice = "every instance on this database must share one --blob-dir"
         #expect(own.readLogs().contains(notice), "\(own.readLogs())")
         #expect(!sharing.readLogs().contains(notice))
+    }
+
+    /// How many chunk files are under `directory`, cheaply enough to poll every few
+    /// milliseconds: one listing per blob folder.
+    private static func chunkCount(under directory: URL) -> Int {
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return folders.reduce(0) { count, folder in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending(path: folder).path)) ?? []
+            return count + names.filter { $0.hasSuffix(".chunk") }.count
+        }
     }
 
     private static func texts(_ lines: [RoomLine]?) -> [String] {
