@@ -81,14 +81,15 @@ struct ServerCommand: AsyncParsableCommand {
             host: configuration.metricsHost, port: configuration.metricsPort,
             endpoints: MonitoringEndpoints(metrics: metrics, server: server, store: store), logger: logger
         )
-        print(server.readyLine)
-        print(monitoring.readyLine)
-        fflush(nil)
-
         // A graceful shutdown stops the services last to first: the relay drains while the
         // monitoring listener still answers /readyz with 503.
+        let announcement = ReadyAnnouncement(lines: [server.readyLine, monitoring.readyLine])
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [monitoring, RelayServerService(server: server)],
+            services: [
+                announcement.configuration,
+                .init(service: monitoring),
+                .init(service: RelayServerService(server: server)),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int64(configuration.shutdownGraceSeconds) + 2)
