@@ -63,6 +63,11 @@ struct ServerCommand: AsyncParsableCommand {
         if let url = settings.postgresURL {
             let location = try PostgresLocation(url: url)
             logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
+            if configuration.blobDirectory == nil {
+                // Files' chunks are not in the database: a second instance on it without the
+                // same directory cannot serve this one's files.
+                logger.notice("files' chunks are kept in this instance's data directory; every instance on this database must share one --blob-dir")
+            }
             store = try await PostgresRelayStore.connect(to: location, logger: logger)
         } else {
             store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
