@@ -31,6 +31,7 @@ RUN export DEBIAN_FRONTEND=noninteractive \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/cipherchat --shell /usr/sbin/nologin cipherchat \
     && install -d -o cipherchat -g cipherchat -m 0700 /var/lib/cipherchat \
+    && install -d -o cipherchat -g cipherchat -m 0700 /var/lib/cipherchat-blobs \
     && install -d -o root -g cipherchat -m 0750 /etc/cipherchat/tls
 COPY --from=build /staging/cipherchat /usr/local/bin/cipherchat
 

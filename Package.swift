@@ -148,6 +148,7 @@ let package = Package(
                 "CipherSQLite",
                 "CipherTesting",
                 "CipherWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

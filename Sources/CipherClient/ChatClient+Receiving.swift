@@ -10,19 +10,32 @@ extension ChatClient {
     /// for a sync, which one task makes for every delivery handled meanwhile. So a burst of
     /// deliveries costs one sync, not one each, and none leaves the relay before it is on this
     /// disk: a message the store failed to keep is delivered again at the next login.
+    ///
+    /// The task waits `acknowledgementDelay` first. A reply sent at once (by a program, or a
+    /// reply already typed) then makes its durable commit without queueing behind this sync,
+    /// and that commit syncs the received message too, so the acknowledgement needs no sync
+    /// of its own: one sync on the path of a reply instead of two.
     func handle(_ delivery: WireDelivery, on link: RelayLink) async {
         if await process(delivery) {
             if acknowledgementLink !== link { await acknowledgeStored() }
             acknowledgementLink = link
             pendingAcknowledgements.append(delivery.deliveryID)
             if pendingAcknowledgements.count == 1 {
-                acknowledgementInFlight = Task { await self.acknowledgeStored() }
+                acknowledgementInFlight = Task {
+                    try? await Task.sleep(for: Self.acknowledgementDelay)
+                    await self.acknowledgeStored()
+                }
             }
         }
         eventSink.yield(.deliveryHandled)
     }
 
-    /// Syncs the store and acknowledges every delivery stored before.
+    /// How long an acknowledgement waits for a durable commit that makes its sync unneeded.
+    /// Short beside the relay's patience and a person's typing; long beside one sync.
+    static let acknowledgementDelay = Duration.milliseconds(5)
+
+    /// Syncs the store, unless a durable commit already did, and acknowledges every delivery
+    /// stored before.
     func acknowledgeStored() async {
         guard !pendingAcknowledgements.isEmpty, let link = acknowledgementLink else { return }
         let ids = pendingAcknowledgements
@@ -70,10 +83,9 @@ extension ChatClient {
     private func decrypt(_ delivery: WireDelivery) throws -> ChatRecord? {
         let sender = delivery.sender
         var changes = StoreChanges()
-        var seen = try window("seen", sender)
-        guard !seen.contains(Array(delivery.clientMessageID)) else { return nil }
-        seen.insert(Array(delivery.clientMessageID))
-        changes.put("seen", sender, seen.serialized())
+        let seenScope = "seen/\(sender)"
+        guard try !store.wasReceived(Array(delivery.clientMessageID), in: seenScope) else { return nil }
+        changes.recordReceived(Array(delivery.clientMessageID), in: seenScope)
 
         let envelope = try SessionEnvelope(serialized: delivery.envelope)
         var session: Session
@@ -120,12 +132,12 @@ extension ChatClient {
         }
         changes.put(sessionSlot.kind, sender, session.serializedState())
 
-        var replay = try window("replay", sender)
-        guard replay.insert(payload.messageID) else {
+        let replayScope = "replay/\(sender)"
+        guard try !store.wasReceived(payload.messageID, in: replayScope) else {
             try store.commit(changes, durable: false)
             return nil
         }
-        changes.put("replay", sender, replay.serialized())
+        changes.recordReceived(payload.messageID, in: replayScope)
         if payload.kind == .groupKeyDistribution {
             // A room's sender key: kept with the rest of this commit, never shown as a message.
             let refusal = try acceptDistribution(payload, from: sender, fingerprint: session.remoteFingerprint, into: &changes)
@@ -144,10 +156,6 @@ extension ChatClient {
         changes.history.append((record.id, try record.jsonBytes()))
         try store.commit(changes, durable: false)
         return record
-    }
-
-    private func window(_ kind: String, _ sender: String) throws -> ReplayWindow {
-        try store.item(kind, sender).map { try ReplayWindow(serialized: $0) } ?? ReplayWindow()
     }
 
     /// The most recent messages, oldest first.

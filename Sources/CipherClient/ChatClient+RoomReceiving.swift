@@ -10,19 +10,20 @@ extension ChatClient {
     func processRoomDelivery(_ delivery: WireDelivery) async -> Bool {
         let room = delivery.sender
         do {
-            var seen = try roomWindow("seen", room)
-            guard seen.insert(Array(delivery.clientMessageID)) else { return true }
+            let seenScope = "seen/\(room)"
+            guard try !store.wasReceived(Array(delivery.clientMessageID), in: seenScope) else { return true }
             let envelope = try WireRoomEnvelope(boundedBytes: delivery.envelope, maxSize: RoomChain.maxSerializedSize)
             guard envelope.room == room else { throw DecryptionError.malformed }
             var changes = StoreChanges()
-            changes.put("seen", room, seen.serialized())
+            changes.recordReceived(Array(delivery.clientMessageID), in: seenScope)
             switch envelope.body {
             case .groupMessage(let bytes):
+                // Without a sync, as for a pairwise message: the acknowledgement waits for one.
                 if let record = try decryptRoomMessage(bytes, room: room, changes: &changes) {
-                    try store.commit(changes)
+                    try store.commit(changes, durable: false)
                     eventSink.yield(.message(record))
                 } else {
-                    try store.commit(changes)
+                    try store.commit(changes, durable: false)
                 }
             case .chain(let chain):
                 let records = try await absorb(wire: chain, room: room)
@@ -57,9 +58,9 @@ extension ChatClient {
         guard var chains = try store.item("room-peer", name).map(PeerChains.decode) else { throw DecryptionError.cannotDecrypt }
         let payload = try chains.decrypt(message)
         changes.put("room-peer", name, try chains.encoded())
-        var replay = try roomWindow("room-replay", name)
-        guard replay.insert(payload.messageID) else { return nil }
-        changes.put("room-replay", name, replay.serialized())
+        let replayScope = "room-replay/\(name)"
+        guard try !store.wasReceived(payload.messageID, in: replayScope) else { return nil }
+        changes.recordReceived(payload.messageID, in: replayScope)
         let verified = try contact(member.username)?.verified ?? false
         if payload.kind == .fileOffer {
             // An offer for a file sent to the room: stored like one sent to this user alone.
@@ -98,10 +99,6 @@ extension ChatClient {
         chains.add(received)
         changes.put("room-peer", name, try chains.encoded())
         return nil
-    }
-
-    private func roomWindow(_ kind: String, _ name: String) throws -> ReplayWindow {
-        try store.item(kind, name).map { try ReplayWindow(serialized: $0) } ?? ReplayWindow()
     }
 }
 

@@ -160,6 +160,7 @@ public actor ChatClient {
         do {
             let welcome = try await newLink.authenticate(.login, username: username, identity: identity)
             relayOneTimePrekeyCount = Int(welcome.oneTimePrekeysRemaining)
+            logger.debug("logged in", metadata: ["relay": "\(endpoint)", "queued": "\(welcome.queued)"])
             eventSink.yield(.connected(queued: Int(welcome.queued)))
             return newLink
         } catch {

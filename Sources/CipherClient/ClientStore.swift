@@ -9,14 +9,23 @@ import Synchronization
 /// history) is an item sealed with the `StorageKey`, which is itself sealed under the
 /// passphrase (PROTOCOL.md 4.3 and 4.5).
 final class ClientStore: Sendable {
-    private let database: DatabaseQueue
-    private let storageKey: StorageKey
+    let database: DatabaseQueue
+    let storageKey: StorageKey
     private let random = SystemRandomSource()
     /// Items already read or written, unsealed: a message would otherwise read and unseal
     /// its session, contact and windows from the file each time. Every write goes through
     /// `commit`, which updates it; writes by another process are noticed by
     /// `forgetItemsIfChangedElsewhere`.
     private let itemCache = Mutex(ItemCache())
+    /// Which commits are known to be on disk. A durable commit syncs the write-ahead log,
+    /// which holds every earlier commit too. Updated inside the database queue's serialized
+    /// writes, so the numbering follows the order of the commits themselves.
+    private let syncProgress = Mutex(SyncProgress())
+
+    private struct SyncProgress {
+        var lastCommit = 0
+        var syncedThrough = 0
+    }
 
     private struct ItemKey: Hashable {
         let kind: String
@@ -58,6 +67,7 @@ final class ClientStore: Sendable {
                 table.column("created_at", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2-received-ids") { db in try createReceivedIDTable(db) }
         return migrator
     }
 
@@ -88,7 +98,9 @@ final class ClientStore: Sendable {
             throw ClientError.storeCorrupted
         }
         let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: StorageKey.containerContext)
-        return ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes))
+        let store = ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes))
+        try store.moveReplayWindowsToReceivedIDs()
+        return store
     }
 
     private static func openDatabase(path: String) throws -> DatabaseQueue {
@@ -119,7 +131,7 @@ final class ClientStore: Sendable {
     }
 
     private static func setSetting(_ db: Database, _ name: String, _ value: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO setting (name, value) VALUES (?, ?)").execute(arguments: [name, value])
     }
 
     // MARK: Sealed items
@@ -129,7 +141,7 @@ final class ClientStore: Sendable {
         let key = ItemKey(kind: kind, name: name)
         if let cached = itemCache.withLock({ $0.items[key] }) { return cached }
         let value = try database.read { db in
-            try Data.fetchOne(db, sql: "SELECT sealed FROM item WHERE kind = ? AND name = ?", arguments: [kind, name])
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT sealed FROM item WHERE kind = ? AND name = ?"), arguments: [kind, name])
         }.map { sealed in try storageKey.open(Array(sealed), context: "\(kind)/\(name)") }
         itemCache.withLock { $0.items[key] = .some(value) }
         return value
@@ -138,7 +150,7 @@ final class ClientStore: Sendable {
     /// Empties the item cache if another process committed to the file since the last check
     /// (a `cipherchat verify` in another terminal while `chat` runs, say). One cheap query.
     func forgetItemsIfChangedElsewhere() throws {
-        let version = try database.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") }
+        let version = try database.read { db in try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) }
         itemCache.withLock { cache in
             if cache.dataVersion != version {
                 cache.items.removeAll()
@@ -174,12 +186,18 @@ final class ClientStore: Sendable {
         let sealedHistory = try changes.history.map { entry in
             (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
         }
+        let receivedTags = changes.received.map { (scope: $0.scope, tag: receivedTag($0.id, scope: $0.scope)) }
         try database.writeWithoutTransaction { db in
-            if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+            if !durable { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
+            defer { if !durable { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
             try db.inTransaction {
                 try Self.apply(changes, sealedPuts: sealedPuts, sealedHistory: sealedHistory, db)
+                try Self.recordReceived(receivedTags, db)
                 return .commit
+            }
+            syncProgress.withLock { progress in
+                progress.lastCommit += 1
+                if durable { progress.syncedThrough = progress.lastCommit }
             }
         }
         itemCache.withLock { cache in
@@ -188,34 +206,41 @@ final class ClientStore: Sendable {
         }
     }
 
+    /// Whether some commit is not yet known to be durable.
+    var hasUnsyncedCommits: Bool { syncProgress.withLock { $0.lastCommit > $0.syncedThrough } }
+
     /// Makes every commit so far durable: one small durable commit syncs the log that holds
-    /// them all.
+    /// them all. Nothing to do when a durable commit came after the last one that was not.
     func syncToDisk() throws {
-        try database.write { db in
+        guard hasUnsyncedCommits else { return }
+        let covered = try database.write { db in
             try Self.setSetting(db, "last_sync", String(Int64(Date().timeIntervalSince1970 * 1000)))
+            return syncProgress.withLock { $0.lastCommit }
         }
+        syncProgress.withLock { $0.syncedThrough = max($0.syncedThrough, covered) }
     }
 
+    /// Statements are prepared once per connection (`cachedStatement`): a message commits
+    /// several, and parsing the SQL each time cost more than running it.
     private static func apply(
         _ changes: StoreChanges, sealedPuts: [(String, String, Data)], sealedHistory: [(String, Data)], _ db: Database
     ) throws {
         for (kind, name, sealed) in sealedPuts {
-            try db.execute(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)", arguments: [kind, name, sealed])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)").execute(arguments: [kind, name, sealed])
         }
         for deletion in changes.deletions {
-            try db.execute(sql: "DELETE FROM item WHERE kind = ? AND name = ?", arguments: [deletion.kind, deletion.name])
+            try db.cachedStatement(sql: "DELETE FROM item WHERE kind = ? AND name = ?").execute(arguments: [deletion.kind, deletion.name])
         }
         for (messageID, sealed) in sealedHistory {
-            try db.execute(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)", arguments: [messageID, sealed])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)").execute(arguments: [messageID, sealed])
         }
         for entry in changes.outboxAdds {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt]
-            )
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO outbox (client_message_id, recipient, envelope, created_at) VALUES (?, ?, ?, ?)"
+            ).execute(arguments: [Data(entry.clientMessageID), entry.recipient, Data(entry.envelope), entry.createdAt])
         }
         for id in changes.outboxRemovals {
-            try db.execute(sql: "DELETE FROM outbox WHERE client_message_id = ?", arguments: [Data(id)])
+            try db.cachedStatement(sql: "DELETE FROM outbox WHERE client_message_id = ?").execute(arguments: [Data(id)])
         }
     }
 
@@ -256,6 +281,8 @@ struct StoreChanges {
     var history: [(messageID: String, record: [UInt8])] = []
     var outboxAdds: [OutboxEntry] = []
     var outboxRemovals: [[UInt8]] = []
+    /// Ids to recognise as already received (`ClientStore+ReceivedIDs.swift`).
+    var received: [(scope: String, id: [UInt8])] = []
 
     mutating func put(_ kind: String, _ name: String, _ value: [UInt8]) {
         puts.append((kind, name, value))

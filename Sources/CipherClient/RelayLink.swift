@@ -63,7 +63,6 @@ public actor RelayLink {
                         context: context, trust: trust, hostname: host, onPinMismatch: { mismatch.record() }
                     ))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: maxFrameSize))
-                    try pipeline.addHandler(FrameEncoder())
                     return try NIOAsyncChannel<InboundFrame, Never>(wrappingChannelSynchronously: channel)
                 }
             }

@@ -89,19 +89,3 @@ public final class FrameDecoder: ChannelInboundHandler, RemovableChannelHandler 
         context.fireUserInboundEventTriggered(event)
     }
 }
-
-/// Writes each outbound payload with its 4-byte big-endian length.
-public final class FrameEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
-
-    public init() {}
-
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let payload = unwrapOutboundIn(data)
-        var framed = context.channel.allocator.buffer(capacity: 4 + payload.readableBytes)
-        framed.writeInteger(UInt32(payload.readableBytes))
-        framed.writeImmutableBuffer(payload)
-        context.write(wrapOutboundOut(framed), promise: promise)
-    }
-}

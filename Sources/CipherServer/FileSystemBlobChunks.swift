@@ -129,9 +129,27 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     public func deleteChunks(blobID: [UInt8]) async throws {
         let folder = BlobPaths(directory: directory, blobID: blobID).folder
         unmarked.withLock { _ = $0.removeValue(forKey: folder) }
-        try await threadPool.runIfActive {
-            if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
+        try await threadPool.runIfActive { try Self.removeFolder(folder) }
+    }
+
+    /// Removes a blob's folder and its files. Another relay sharing the directory may be
+    /// removing the same folder at the same time (two recipients on two instances finishing
+    /// the file at once): what it removed first is not an error.
+    private static func removeFolder(_ folder: String) throws {
+        guard let stream = opendir(folder) else {
+            if errno == ENOENT { return }
+            throw BlobDiskError(operation: "opendir", code: errno)
         }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        closedir(stream)
+        for name in names where unlink("\(folder)/\(name)") != 0 && errno != ENOENT {
+            throw BlobDiskError(operation: "unlink", code: errno)
+        }
+        if rmdir(folder) != 0, errno != ENOENT { throw BlobDiskError(operation: "rmdir", code: errno) }
     }
 
     /// Syncs the chunks file, then marks `indexes` stored (PROTOCOL.md 12.8).

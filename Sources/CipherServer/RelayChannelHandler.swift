@@ -94,7 +94,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
             let frame = WireServerFrame.relayError(
                 .tooManyConnections, "the relay has too many connections", retryAfterMilliseconds: 5000, limit: limit
             )
-            context.writeAndFlush(NIOAny(ByteBuffer(bytes: frame.encodedBytes)), promise: nil)
+            context.writeAndFlush(NIOAny(CoalescingFrameWriter.framed(frame.encodedBytes)), promise: nil)
             // Closing at once, with the client's last TLS records unread, can reset the
             // connection and lose the frame: give the client a moment to hang up first.
             let channel = context.channel

@@ -59,7 +59,6 @@ public final class RelayServer: Sendable {
                     try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
                     try pipeline.addHandler(FrameDecoder(maxFrameSize: relay.maxFrameSize))
-                    try pipeline.addHandler(FrameEncoder())
                     try pipeline.addHandler(RelayChannelHandler(shared: shared))
                 }
             }

@@ -13,7 +13,8 @@ public struct ServerConfiguration: Sendable {
     /// How often queues are swept for envelopes past their time to live.
     public var expirySweepSeconds: UInt64 = 3600
     /// Where uploaded files' encrypted chunks are kept; `blobs` in `dataDirectory` when nil.
-    /// Several relays may share one directory.
+    /// Several relays may share one directory; instances on one PostgreSQL database must, since
+    /// a file uploaded through one is downloaded through another.
     public var blobDirectory: String?
     /// The monitoring listener (`/metrics`, `/healthz`, `/readyz`), plain HTTP: keep it on a
     /// private address. Port 0 picks a free port (tests); the second ready line says which.

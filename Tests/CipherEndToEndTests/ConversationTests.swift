@@ -30,6 +30,26 @@ struct ConversationTests {
         #expect(aliceAgain.isEmpty, "a second recv printed again: \(aliceAgain)")
     }
 
+    @Test("--log-level debug shows the client's diagnostics on standard error; by default there are none")
+    func clientLogLevel() async throws {
+        let relay = try await RelayProcess()
+        let endpoint = try relay.requireEndpoint()
+        let alice = try UserHome("alice")
+        let bob = try UserHome("bob")
+        try await alice.initialize(on: endpoint).requireSuccess()
+        try await bob.initialize(on: endpoint).requireSuccess()
+
+        let quiet = try await alice.run("send", ["bob", "quiet"]).requireSuccess()
+        #expect(quiet.standardError.isEmpty, "\(quiet)")
+        let verbose = try await alice.run("send", ["--log-level", "debug", "bob", "verbose"]).requireSuccess()
+        #expect(verbose.standardError.contains("logged in"), "\(verbose)")
+        #expect(!verbose.standardError.contains("verbose"), "the message text reached the log: \(verbose)")
+        let refused = try await alice.run("send", ["--log-level", "loud", "bob", "never sent"])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("log-level"), "\(refused)")
+        #expect(try await bob.receive().map(\.text) == ["quiet", "verbose"])
+    }
+
     @Test("20 messages sent while the recipient is offline arrive, in order")
     func offlineDeliveryInOrder() async throws {
         let relay = try await RelayProcess()

@@ -24,30 +24,14 @@ struct FileTransferTests {
         relay.dataDirectory.appending(path: "blobs")
     }
 
-    /// The size of an encrypted chunk of the reference client: 256 KiB and the tag.
-    static let encryptedChunkSize = 256 * 1024 + 16
+    static let encryptedChunkSize = BlobFolders.encryptedChunkSize
 
-    /// The blobs the relay holds: one folder each, with its `chunks` and `stored` files.
     static func blobFolders(_ relay: RelayProcess) -> [URL] {
-        let directory = blobDirectory(of: relay)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.sorted().map { directory.appending(path: $0) }
+        BlobFolders.folders(under: blobDirectory(of: relay))
     }
 
-    /// How many chunks the relay has marked stored, over all blobs (PROTOCOL.md 12.8: one byte
-    /// per chunk in `stored`, 1 once the chunk is written whole).
     static func storedChunkCount(_ relay: RelayProcess) -> Int {
-        blobFolders(relay).reduce(0) { count, folder in
-            let marks = (try? Data(contentsOf: folder.appending(path: "stored"))) ?? Data()
-            return count + marks.filter { $0 == 1 }.count
-        }
-    }
-
-    /// The first `count` bytes of a blob's `chunks` file.
-    static func storedPrefix(of folder: URL, count: Int) throws -> Data {
-        let handle = try FileHandle(forReadingFrom: folder.appending(path: "chunks"))
-        defer { try? handle.close() }
-        return try handle.read(upToCount: count) ?? Data()
+        BlobFolders.storedChunkCount(under: blobDirectory(of: relay))
     }
 
     /// Waits (bounded) until `condition` holds, polling every few milliseconds.
@@ -131,7 +115,7 @@ struct FileTransferTests {
         let storedBefore = Self.storedChunkCount(relay)
         let folder = try #require(Self.blobFolders(relay).first)
         let chunksInode = TestFiles.inode(of: folder.appending(path: "chunks"))
-        let firstChunks = try Self.storedPrefix(of: folder, count: 16 * Self.encryptedChunkSize)
+        let firstChunks = try BlobFolders.prefix(of: folder, count: 16 * Self.encryptedChunkSize)
         #expect(firstChunks.count == 16 * Self.encryptedChunkSize)
         #expect(storedBefore < 384, "every chunk was stored before the kill")
 
@@ -139,7 +123,7 @@ struct FileTransferTests {
         // The same blob, its stored chunks kept as they were: the upload continued.
         #expect(Self.blobFolders(relay) == [folder])
         #expect(TestFiles.inode(of: folder.appending(path: "chunks")) == chunksInode)
-        #expect(try Self.storedPrefix(of: folder, count: firstChunks.count) == firstChunks)
+        #expect(try BlobFolders.prefix(of: folder, count: firstChunks.count) == firstChunks)
         #expect(Self.storedChunkCount(relay) == 384)
         #expect(FileScan.findings(of: [marker], in: FileScan.files(under: relay.dataDirectory) + relay.logFiles) == [])
 

@@ -44,4 +44,15 @@ struct RelayLifecycleTests {
         #expect(status == 0, "the relay exited \(status) on SIGTERM; it printed:\n\(logs)")
         #expect(!logs.localizedCaseInsensitiveContains("error"), "the relay printed an error on SIGTERM:\n\(logs)")
     }
+
+    @Test("SIGTERM as soon as the ready line appears is a graceful stop too")
+    func sigtermRightAfterReadyLine() async throws {
+        // A supervisor may signal the relay the moment it reads the ready line: the line comes
+        // only once the signals are trapped, so the default action (exit 143) never runs.
+        for _ in 0..<3 {
+            let relay = try await RelayProcess()
+            let status = try await relay.stop()
+            #expect(status == 0, "the relay exited \(status); it printed:\n\(relay.readLogs())")
+        }
+    }
 }

@@ -1,35 +1,6 @@
 import Foundation
 import Testing
 
-/// One line of `cipherchat recv --json` in a room: a message or a membership change.
-private struct RoomLine: Decodable, Sendable {
-    let kind: String
-    let from: String
-    let text: String
-    let room: String?
-    let action: String?
-    let member: String?
-
-    init(jsonLine: String) throws {
-        do {
-            self = try JSONDecoder().decode(RoomLine.self, from: Data(jsonLine.utf8))
-        } catch {
-            throw HarnessError("recv --json printed a line that is not a message (\(error)): \(jsonLine)")
-        }
-    }
-}
-
-private extension UserHome {
-    func room(_ arguments: [String]) async throws -> CommandResult {
-        try await run("room \(arguments[0])", Array(arguments.dropFirst()))
-    }
-
-    func receiveLines() async throws -> (lines: [RoomLine], warnings: String) {
-        let result = try await run("recv", ["--json"]).requireSuccess()
-        return (try result.outputLines.map { try RoomLine(jsonLine: $0) }, result.standardError)
-    }
-}
-
 @Suite("Rooms through a relay", .timeLimit(.minutes(5)))
 struct RoomEndToEndTests {
     @Test("three users converse in a room; a joiner does not read the past; a removed member reads nothing after; no plaintext at the relay")

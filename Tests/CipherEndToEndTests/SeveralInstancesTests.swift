@@ -21,10 +21,10 @@ struct SeveralInstancesTests {
 
         // Bob stays connected to the second instance; Alice sends through the first.
         let outputs = try TemporaryDirectory(prefix: "follow")
-        let loginsBefore = Self.logins(on: service.instances[1])
+        let loginsBefore = service.instances[1].successfulLogins
         let follower = try bob.follow(outputIn: outputs)
         defer { follower.signal(SIGKILL) }
-        try await Self.waitUntilLoggedIn(follower, on: service.instances[1], loginsBefore: loginsBefore)
+        try await follower.waitUntilLoggedIn(on: service.instances[1], loginsBefore: loginsBefore)
         try await alice.send("hello from the first instance", to: "bob")
         let arrived = try await Self.waitForLines(of: follower, count: 1, within: Self.crossInstanceDeadline)
         #expect(arrived.map(\.text) == ["hello from the first instance"])
@@ -95,35 +95,8 @@ struct SeveralInstancesTests {
         #expect(try await dave.receive().isEmpty)
     }
 
-    /// Waits until `recv --follow` has logged in on `instance`: its security log records one
-    /// more login than `loginsBefore`.
-    private static func waitUntilLoggedIn(_ follower: ChildProcess, on instance: RelayProcess, loginsBefore: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if logins(on: instance) > loginsBefore {
-                // The login is logged just before the connection joins the online users.
-                try await Task.sleep(for: .milliseconds(200))
-                return
-            }
-            guard follower.exitStatus == nil else { throw HarnessError("recv --follow exited: \(follower.readStandardError())") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError("recv --follow did not log in: \(follower.readStandardError())")
-    }
-
-    private static func logins(on instance: RelayProcess) -> Int {
-        let log = (try? String(contentsOf: instance.dataDirectory.appending(path: "security.log"), encoding: .utf8)) ?? ""
-        return log.split(separator: "\n").filter { $0.contains("\"login_succeeded\"") }.count
-    }
-
     /// The first `count` messages `recv --follow --json` printed, once it has printed them.
     private static func waitForLines(of follower: ChildProcess, count: Int, within timeout: Duration) async throws -> [ReceivedMessage] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let lines = follower.readStandardOutput().split(separator: "\n").map(String.init)
-            if lines.count >= count { return try lines.prefix(count).map { try ReceivedMessage(jsonLine: $0) } }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError("recv --follow printed \(follower.readStandardOutput()) within \(timeout); stderr: \(follower.readStandardError())")
+        try await follower.waitForOutputLines(within: timeout) { $0.count >= count }.prefix(count).map { try ReceivedMessage(jsonLine: $0) }
     }
 }

@@ -15,6 +15,8 @@ public struct StorageKey: Sendable {
     public static let containerContext = "cipherchat/v1/storage-key"
 
     private let key: SymmetricKey
+    /// HMAC key for `lookupTag`, derived so that the sealing key serves one purpose only.
+    private let lookupKey: SymmetricKey
 
     public static func generate(random: some RandomSource) -> StorageKey {
         StorageKey(key: SymmetricKey(data: random.bytes(32)))
@@ -23,11 +25,14 @@ public struct StorageKey: Sendable {
     /// Restores the key from the bytes unsealed from its passphrase container.
     public init(bytes: [UInt8]) throws(SealError) {
         guard bytes.count == 32 else { throw .corrupted }
-        key = SymmetricKey(data: bytes)
+        self.init(key: SymmetricKey(data: bytes))
     }
 
     private init(key: SymmetricKey) {
         self.key = key
+        lookupKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, info: Array(Label.storageLookup.utf8), outputByteCount: 32
+        )
     }
 
     /// The raw key, to be sealed under the passphrase. Handle as a secret.
@@ -49,6 +54,16 @@ public struct StorageKey: Sendable {
         } catch {
             throw .corrupted
         }
+    }
+
+    /// A 16-byte tag that lets the store find `value` again without keeping it (PROTOCOL.md
+    /// 4.5): HMAC-SHA-256 under a key derived from this one, over LP(scope) || LP(value),
+    /// truncated. Equal inputs give equal tags; without the key a tag says nothing of its input.
+    public func lookupTag(_ value: some Collection<UInt8>, scope: String) -> [UInt8] {
+        var input = CanonicalBytes()
+        input.field(Array(scope.utf8))
+        input.field(value)
+        return Array(HMAC<SHA256>.authenticationCode(for: input.bytes, using: lookupKey).prefix(16))
     }
 
     private static func associatedData(_ context: String) -> [UInt8] {

@@ -17,6 +17,9 @@ public struct ReplayWindow: Sendable, Hashable {
 
     public func contains(_ messageID: [UInt8]) -> Bool { members.contains(messageID) }
 
+    /// The ids in the window, oldest first.
+    public var messageIDs: [[UInt8]] { order }
+
     /// Records `messageID`; false when it was already there.
     @discardableResult
     public mutating func insert(_ messageID: [UInt8]) -> Bool {

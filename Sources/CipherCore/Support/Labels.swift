@@ -16,5 +16,6 @@ enum Label {
     static let sealCheck = "cipherchat/v1/seal-check"
     static let relayAuthentication = "cipherchat/v1/relay-auth"
     static let storageItem = "cipherchat/v1/storage-item"
+    static let storageLookup = "cipherchat/v1/storage-lookup"
     static let roomStatement = "cipherchat/v1/room-statement"
 }

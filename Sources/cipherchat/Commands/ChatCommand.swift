@@ -22,7 +22,8 @@ struct ChatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            // A log line would tear the full-screen interface: none unless asked for.
+            let client = try options.openClient(logLevel: .critical)
             let backend = ChatClientBackend(client: client)
             try await client.start()
             try await runChat(backend: backend, initialConversation: with)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CipherClient
 import Foundation
+import Logging
 
 /// Options every client command shares: where the identity lives and how to unlock it.
 struct ClientOptions: ParsableArguments {
@@ -9,6 +10,19 @@ struct ClientOptions: ParsableArguments {
 
     @Option(help: "Read the passphrase from this file (default: $CIPHERCHAT_PASSPHRASE, else a prompt).")
     var passphraseFile: String?
+
+    @Option(help: ArgumentHelp(
+        "Diagnostics on standard error from this level up (default: warning; in the full-screen chat, none unless given).",
+        valueName: "trace|debug|info|notice|warning|error|critical"
+    ))
+    var logLevel: Logger.Level?
+
+    /// The client library's logger at the chosen level, or `fallback` when none was given.
+    func logger(fallback: Logger.Level = .warning) -> Logger {
+        var logger = Logger(label: "cipherchat.client")
+        logger.logLevel = logLevel ?? fallback
+        return logger
+    }
 
     var resolvedHome: String {
         if let home { return home }
@@ -35,9 +49,9 @@ struct ClientOptions: ParsableArguments {
         return first
     }
 
-    func openClient() throws -> ChatClient {
+    func openClient(logLevel fallback: Logger.Level = .warning) throws -> ChatClient {
         do {
-            return try ChatClient.open(home: resolvedHome, passphrase: passphrase())
+            return try ChatClient.open(home: resolvedHome, passphrase: passphrase(), logger: logger(fallback: fallback))
         } catch let error as ClientError {
             throw CommandFailure.client(error)
         }
@@ -61,3 +75,5 @@ enum SecretPrompt {
         return line
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -65,7 +65,7 @@ struct InitCommand: AsyncParsableCommand {
             let passphrase = try options.passphrase(confirm: true)
             let client = try await ChatClient.create(
                 home: options.resolvedHome, passphrase: passphrase, endpoint: endpoint, username: user, trust: trust,
-                keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf()
+                keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf(), logger: options.logger()
             )
             try await client.setTrustPolicy(TrustPolicy(rawValue: trustPolicy)!)
             print("registered \(user) at \(endpoint.description)")

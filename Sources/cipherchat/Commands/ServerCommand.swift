@@ -63,6 +63,11 @@ struct ServerCommand: AsyncParsableCommand {
         if let url = settings.postgresURL {
             let location = try PostgresLocation(url: url)
             logger.info("storing on PostgreSQL", metadata: ["database": "\(location)"])
+            if configuration.blobDirectory == nil {
+                // Files' chunks are not in the database: a second instance on it without the
+                // same directory cannot serve this one's files.
+                logger.notice("files' chunks are kept in this instance's data directory; every instance on this database must share one --blob-dir")
+            }
             store = try await PostgresRelayStore.connect(to: location, logger: logger)
         } else {
             store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
@@ -76,14 +81,15 @@ struct ServerCommand: AsyncParsableCommand {
             host: configuration.metricsHost, port: configuration.metricsPort,
             endpoints: MonitoringEndpoints(metrics: metrics, server: server, store: store), logger: logger
         )
-        print(server.readyLine)
-        print(monitoring.readyLine)
-        fflush(nil)
-
         // A graceful shutdown stops the services last to first: the relay drains while the
         // monitoring listener still answers /readyz with 503.
+        let announcement = ReadyAnnouncement(lines: [server.readyLine, monitoring.readyLine])
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [monitoring, RelayServerService(server: server)],
+            services: [
+                announcement.configuration,
+                .init(service: monitoring),
+                .init(service: RelayServerService(server: server)),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int64(configuration.shutdownGraceSeconds) + 2)

@@ -44,7 +44,7 @@ extension ServerSetting {
             .value("max-connections", \.server.relay.maxConnections, "Connections in total."),
             .value("queue-quota", \.server.relay.queueQuota, "Envelopes one recipient's queue may hold."),
             .value("queue-ttl-days", \.queueTTLDays, "Days an undelivered envelope is kept."),
-            .value("blob-dir", \.server.blobDirectory, "Directory for uploaded files' encrypted chunks (default: blobs in the data directory); relays may share one."),
+            .value("blob-dir", \.server.blobDirectory, "Directory for uploaded files' encrypted chunks (default: blobs in the data directory); instances on one PostgreSQL database must share one."),
             .value("max-file-size", \.server.relay.maxFileSize, "Largest file one upload may carry, in bytes."),
             .value("blob-quota", \.server.relay.blobQuota, "Bytes of files one user may have stored on the relay at once."),
             .value("blob-ttl-days", \.blobTTLDays, "Days an uploaded file is kept when not every recipient has fetched it."),

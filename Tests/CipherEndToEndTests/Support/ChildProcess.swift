@@ -138,3 +138,27 @@ struct CommandResult: Sendable, CustomStringConvertible {
         "$ \(commandLine)\n--- exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)"
     }
 }
+
+extension ChildProcess {
+    /// Suspends the child (SIGSTOP) as soon as `condition` holds, checked every 2 ms on a
+    /// thread of its own: on a busy machine the test's tasks can wait longer to run than a
+    /// transfer takes to finish, and a thread still catches it mid-way. `signal(SIGCONT)` lets
+    /// it go on. False when the child exited, or `timeout` passed, first.
+    func suspend(when condition: @escaping @Sendable () -> Bool, timeout: Duration = .seconds(120)) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let watcher = Thread {
+                let deadline = ContinuousClock.now + timeout
+                while ContinuousClock.now < deadline, self.exitStatus == nil {
+                    if condition() {
+                        self.signal(SIGSTOP)
+                        continuation.resume(returning: self.exitStatus == nil)
+                        return
+                    }
+                    usleep(2000)
+                }
+                continuation.resume(returning: false)
+            }
+            watcher.start()
+        }
+    }
+}

@@ -15,13 +15,20 @@ struct ClientLatencyFigures: Codable, Sendable {
     /// A sends, B's client decrypts and the bench replies from B, A's client yields the reply.
     var roundTripMedianMilliseconds: Double
     var roundTripP99Milliseconds: Double
+    /// The same round trip once `earlierMessages` more have gone each way: a long
+    /// conversation must cost what a fresh one does (duplicate suppression keeps thousands
+    /// of ids per contact).
+    var earlierMessages: Int
+    var longConversationRoundTrips: Int
+    var longConversationRoundTripMedianMilliseconds: Double
+    var longConversationRoundTripP99Milliseconds: Double
 }
 
 enum ClientLatencyBench {
     static let passphrase = "bench passphrase"
 
     static func run(
-        relay: InProcessRelay, homes: String, pairs: Int, roundTrips: Int, budget: Duration,
+        relay: InProcessRelay, homes: String, pairs: Int, roundTrips: Int, earlierMessages: Int, budget: Duration,
         progress: (String) -> Void
     ) async throws -> ClientLatencyFigures {
         let endpoint = try relay.endpoint
@@ -61,23 +68,21 @@ enum ClientLatencyBench {
         try await bob.send("reply", to: alice.username)
         try await aliceInbox.expect("reply")
         let body = String(repeating: "m", count: RatchetBench.payloadBytes - 8)
-        var roundTrip = SampleSet()
         let warmUp = max(3, roundTrips / 10)
-        let deadline = clock.now.advanced(by: budget)
-        for index in 0..<(roundTrips + warmUp) where index < warmUp || clock.now < deadline {
-            let ping = String(format: "%08d", index) + body
-            let start = clock.now
-            let sendingPing = Task { try await alice.send(ping, to: bob.username) }
-            try await bobInbox.expect(ping)
-            let pong = "p" + ping.dropFirst()
-            let sendingPong = Task { try await bob.send(pong, to: alice.username) }
-            try await aliceInbox.expect(pong)
-            if index >= warmUp { roundTrip.append(start.duration(to: clock.now)) }
-            // Both sends finish (the relay's durable acknowledgement, the outbox cleared)
-            // before the next round trip, so that round trips do not overlap.
-            _ = try await sendingPing.value
-            _ = try await sendingPong.value
+        let roundTrip = try await measureRoundTrips(
+            alice: (alice, aliceInbox), bob: (bob, bobInbox), count: roundTrips, warmUp: warmUp, budget: budget, body: body, tag: "a"
+        )
+
+        progress("\(earlierMessages) more messages each way, then round trips again")
+        for (sender, receiver, receiverInbox) in [(alice, bob, bobInbox), (bob, alice, aliceInbox)] {
+            for index in 0..<earlierMessages {
+                try await sender.send("earlier \(index)", to: receiver.username)
+            }
+            try await receiverInbox.expect("earlier \(earlierMessages - 1)", timeout: .seconds(120))
         }
+        let longConversation = try await measureRoundTrips(
+            alice: (alice, aliceInbox), bob: (bob, bobInbox), count: roundTrips, warmUp: warmUp, budget: budget, body: body, tag: "b"
+        )
         for client in clients { await client.stop() }
         clients.removeAll()
         return ClientLatencyFigures(
@@ -86,7 +91,35 @@ enum ClientLatencyBench {
             firstMessageP90Milliseconds: firstMessage.percentile(0.9) * 1e3,
             roundTrips: roundTrip.count, payloadBytes: RatchetBench.payloadBytes,
             roundTripMedianMilliseconds: roundTrip.median * 1e3,
-            roundTripP99Milliseconds: roundTrip.percentile(0.99) * 1e3
+            roundTripP99Milliseconds: roundTrip.percentile(0.99) * 1e3,
+            earlierMessages: earlierMessages, longConversationRoundTrips: longConversation.count,
+            longConversationRoundTripMedianMilliseconds: longConversation.median * 1e3,
+            longConversationRoundTripP99Milliseconds: longConversation.percentile(0.99) * 1e3
         )
+    }
+
+    /// Round trips between two online clients: A sends, B's client yields it, B replies at
+    /// once, A's client yields the reply. Both sends finish (the relay's durable
+    /// acknowledgement, the outbox cleared) before the next, so that round trips do not overlap.
+    private static func measureRoundTrips(
+        alice: (client: ChatClient, inbox: MessageInbox), bob: (client: ChatClient, inbox: MessageInbox),
+        count: Int, warmUp: Int, budget: Duration, body: String, tag: String
+    ) async throws -> SampleSet {
+        let clock = ContinuousClock()
+        var roundTrip = SampleSet()
+        let deadline = clock.now.advanced(by: budget)
+        for index in 0..<(count + warmUp) where index < warmUp || clock.now < deadline {
+            let ping = tag + String(format: "%07d", index) + body
+            let start = clock.now
+            let sendingPing = Task { try await alice.client.send(ping, to: bob.client.username) }
+            try await bob.inbox.expect(ping)
+            let pong = "p" + ping.dropFirst()
+            let sendingPong = Task { try await bob.client.send(pong, to: alice.client.username) }
+            try await alice.inbox.expect(pong)
+            if index >= warmUp { roundTrip.append(start.duration(to: clock.now)) }
+            _ = try await sendingPing.value
+            _ = try await sendingPong.value
+        }
+        return roundTrip
     }
 }

@@ -104,6 +104,7 @@ struct RelayBenchCommand: AsyncParsableCommand {
             do {
                 report.latency = try await ClientLatencyBench.run(
                     relay: relay, homes: base + "/homes", pairs: quick ? 5 : 20, roundTrips: quick ? 30 : 200,
+                    earlierMessages: quick ? 300 : ReplayWindow.defaultCapacity + 200,
                     budget: .seconds(quick ? 10 : 60), progress: progress
                 )
             } catch {

@@ -51,6 +51,8 @@ struct RelayBenchReport: Codable, Sendable {
             row("round trip, \(latency.payloadBytes) B each way, p50", number(latency.roundTripMedianMilliseconds, "ms", 3),
                 "[target < 0.25 ms]")
             row("round trip, p99", number(latency.roundTripP99Milliseconds, "ms", 3), "n=\(latency.roundTrips)   [target < 0.5 ms]")
+            row("round trip after \(latency.earlierMessages) more each way, p50", number(latency.longConversationRoundTripMedianMilliseconds, "ms", 3),
+                "p99 \(number(latency.longConversationRoundTripP99Milliseconds, "ms", 3)), n=\(latency.longConversationRoundTrips)")
         }
         if let throughput {
             lines.append("")
