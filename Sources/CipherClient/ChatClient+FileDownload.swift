@@ -96,6 +96,9 @@ extension ChatClient {
             while let chunk = try await fetcher.next() {
                 let plaintext = try decryptor.open(chunk)
                 try Self.writeFully(descriptor, plaintext, path: partial)
+                // Written back as it arrives, so the sync below waits for little.
+                let end = Int64(Glibc.lseek(descriptor, 0, SEEK_CUR))
+                FileWriteback.start(descriptor, offset: end - Int64(plaintext.count), count: Int64(plaintext.count))
             }
             try decryptor.finish()
             guard Glibc.fsync(descriptor) == 0 else { throw FileTransferError.unwritable(partial) }
