@@ -10,7 +10,7 @@ import Glibc
 
 /// Encrypted chunks on disk, two files per blob (PROTOCOL.md 12.8): `DIRECTORY/<blob id
 /// hex>/chunks` holds chunk `i` at offset `i * chunk_size`, and `DIRECTORY/<blob id hex>/stored`
-/// holds one byte per chunk, set to 1 once that chunk is written whole. A chunk is written
+/// holds one byte per chunk, set to 1 once that chunk is written whole and synced. A chunk is written
 /// before its mark, under an exclusive `flock` on the chunks file, and only when its mark is
 /// not set: several relay processes may share the directory, and none overwrites a stored chunk
 /// or reads one that is not whole. A writer killed in the middle of a chunk leaves its mark
