@@ -5,6 +5,9 @@ public struct RelayConfiguration: Sendable {
     /// Messages a connection may send: a bucket of `messageBurst`, refilled at this rate.
     public var messagesPerSecond = 200.0
     public var messageBurst = 400
+    /// A room message takes one token per this many recipients (at least one): without it one
+    /// token could make a thousand queued copies.
+    public var roomRecipientsPerMessageToken = 25
     public var maxConnectionsPerAddress = 256
     public var maxConnections = 15_000
     /// Envelopes one recipient's queue may hold.

@@ -117,6 +117,10 @@ extension RelayConnection {
             send(error: members.isEmpty ? .unknownRoom : .notAMember, "not a member of that room", requestID: requestID)
             return .keepOpen
         }
+        // One token was taken above; a large room costs more, by the copies it makes.
+        let perToken = max(service.configuration.roomRecipientsPerMessageToken, 1)
+        let cost = (members.count - 1 + perToken - 1) / perToken
+        guard cost <= 1 || takeMessageToken(requestID: requestID, count: cost - 1) else { return .keepOpen }
         var envelope = WireRoomEnvelope()
         envelope.room = roomSend.room
         envelope.sender = sender

@@ -382,8 +382,8 @@ public actor RelayConnection {
     }
 
     /// Takes a token from the message bucket, or answers with the rate-limit error.
-    func takeMessageToken(requestID: UInt64) -> Bool {
-        guard case .limited(let retryAfter) = messageBucket.take(now: service.clock.monotonicNanoseconds) else { return true }
+    func takeMessageToken(requestID: UInt64, count: Int = 1) -> Bool {
+        guard case .limited(let retryAfter) = messageBucket.take(count, now: service.clock.monotonicNanoseconds) else { return true }
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "message_rate"))
         service.observer.limitHit(.messageRate)
         send(error: .rateLimited, "too many requests", requestID: requestID, retryAfter: retryAfter, limit: "message_rate")

@@ -13,14 +13,16 @@ public struct TokenBucket: Sendable {
         lastRefill = now
     }
 
-    /// Takes one token, or says how many milliseconds until one is available.
-    public mutating func take(now: UInt64) -> TakeResult {
+    /// Takes `count` tokens (at most the capacity), or says how many milliseconds until they
+    /// are available; takes none then.
+    public mutating func take(_ count: Int = 1, now: UInt64) -> TakeResult {
         refill(now: now)
-        if tokens >= 1 {
-            tokens -= 1
+        let needed = min(Double(max(count, 1)), capacity)
+        if tokens >= needed {
+            tokens -= needed
             return .allowed
         }
-        let wait = (1 - tokens) / ratePerSecond * 1000
+        let wait = (needed - tokens) / ratePerSecond * 1000
         return .limited(retryAfterMilliseconds: UInt32(min(wait.rounded(.up), Double(UInt32.max))))
     }
 

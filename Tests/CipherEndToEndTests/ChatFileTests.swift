@@ -8,11 +8,7 @@ struct ChatFileTests {
     @Test("/file sends a file the other side can fetch, and a file that arrives shows its name, size and id")
     func fileInTheChat() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
         let outgoing = alice.files.appending(path: "from-alice.bin")
         try TestFiles.make(at: outgoing, size: 300_000)
         let incoming = bob.files.appending(path: "from-bob.bin")

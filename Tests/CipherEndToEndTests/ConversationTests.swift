@@ -7,11 +7,7 @@ struct ConversationTests {
     func converseBothWays() async throws {
         let started = Date()
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
         try await alice.send("hello bob", to: "bob")
         let atBob = try await bob.receive()
@@ -33,11 +29,7 @@ struct ConversationTests {
     @Test("--log-level debug shows the client's diagnostics on standard error; by default there are none")
     func clientLogLevel() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
         let quiet = try await alice.run("send", ["bob", "quiet"]).requireSuccess()
         #expect(quiet.standardError.isEmpty, "\(quiet)")
@@ -73,11 +65,7 @@ struct ConversationTests {
     @Test("comparing safety numbers: a wrong number is refused, the right one verifies")
     func verifySafetyNumber() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
         let aliceSees = try await safetyNumber(of: alice, with: "bob")
         let bobSees = try await safetyNumber(of: bob, with: "alice")

@@ -7,9 +7,9 @@ import Testing
 struct GracefulShutdownTests {
     @Test("SIGTERM with clients connected: exit 0 within 10 s, clients come back, nothing lost or repeated")
     func sigtermWithConnectedClients() async throws {
-        // A grace period longer than the stop may take: clients that hang up on GoingAway end
-        // the stop long before it runs out.
-        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "8"])
+        // A grace period far longer than the stop may take: clients that hang up on GoingAway
+        // end the stop long before it runs out, within the 10 seconds a stop may take.
+        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "30"])
         let alice = try UserHome("alice")
         let bob = try UserHome("bob")
         try await alice.initialize(on: relay.requireEndpoint()).requireSuccess()
@@ -24,11 +24,11 @@ struct GracefulShutdownTests {
         // Accepted (stored durably) just before the relay is told to stop.
         try await alice.send("just before the stop", to: "bob")
         let stopping = ContinuousClock.now
-        let status = try await relay.stop(timeout: .seconds(15))
+        let status = try await relay.stop(timeout: .seconds(40))
         let took = ContinuousClock.now - stopping
         let logs = relay.readLogs()
         #expect(status == 0, "the relay exited \(status) on SIGTERM:\n\(logs)")
-        #expect(took < .seconds(6), "the relay took \(took) to stop: its clients did not hang up on GoingAway")
+        #expect(took < .seconds(10), "the relay took \(took) to stop: its clients did not hang up on GoingAway")
         #expect(!logs.localizedCaseInsensitiveContains("error"), "the relay printed an error on SIGTERM:\n\(logs)")
         #expect(logs.contains("stopping"), "the relay did not say it was stopping:\n\(logs)")
 

@@ -12,11 +12,7 @@ struct IdentityTests {
     @Test("bob loses his home; a new key under his name is refused, and alice still sees the old one")
     func reinitWithNewKeyRefused() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
         try await alice.send("hello bob", to: "bob")
         #expect(try await bob.receive().map(\.text) == ["hello bob"])
         try await bob.send("hello alice", to: "alice")
@@ -24,7 +20,7 @@ struct IdentityTests {
         let pinned = try await alice.run("fingerprint", ["bob"]).requireSuccess().standardOutput
 
         try FileManager.default.removeItem(at: bob.home)
-        let again = try await bob.initialize(on: endpoint)
+        let again = try await bob.initialize(on: relay.requireEndpoint())
         #expect(again.status != 0, "\(again)")
         #expect(again.standardError.contains("username"), "\(again)")
 
@@ -35,16 +31,12 @@ struct IdentityTests {
     @Test("a second carol with another key is refused; alice keeps writing to the first")
     func secondKeyForTakenNameRefused() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let carol = try UserHome("carol")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await carol.initialize(on: endpoint).requireSuccess()
+        let (alice, carol) = try await UserHome.pair("alice", "carol", on: relay)
         // Alice pins carol's identity with her first message.
         try await alice.send("hello carol", to: "carol")
 
         let impostor = try UserHome("carol", passphrase: "another carol")
-        let refused = try await impostor.initialize(on: endpoint)
+        let refused = try await impostor.initialize(on: relay.requireEndpoint())
         #expect(refused.status != 0, "\(refused)")
         #expect(refused.standardError.contains("username"), "\(refused)")
 

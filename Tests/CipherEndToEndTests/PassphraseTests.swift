@@ -6,11 +6,7 @@ struct PassphraseTests {
     @Test("a wrong passphrase: exit 3 with 'wrong passphrase', nothing sent or received")
     func wrongPassphrase() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
         for (subcommand, arguments) in [("whoami", []), ("send", ["bob", "not with that passphrase"]), ("recv", ["--json"])] {
             let result = try await alice.run(subcommand, arguments, passphrase: "not \(alice.passphrase)")

@@ -9,11 +9,7 @@ struct RoomChatTerminalTests {
     @Test("/create, /invite and /members in the chat; the room's messages and membership lines appear inline")
     func roomInChat() async throws {
         let relay = try await RelayProcess()
-        let endpoint = try relay.requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        try await alice.initialize(on: endpoint).requireSuccess()
-        try await bob.initialize(on: endpoint).requireSuccess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
         let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path)"
         let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [

@@ -14,14 +14,9 @@ struct SeveralInstancesRoomsAndFilesTests {
     @Test("a room with members on both instances: each message reaches every other member once, an offline member catches up, a removed member reads nothing after, both instances list the same members")
     func roomAcrossInstances() async throws {
         let service = try await SeveralInstances()
-        let onFirst = try service.instances[0].requireEndpoint()
-        let onSecond = try service.instances[1].requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        let carol = try UserHome("carol")
-        try await alice.initialize(on: onFirst).requireSuccess()
-        try await bob.initialize(on: onSecond).requireSuccess()
-        try await carol.initialize(on: onSecond).requireSuccess()
+        let alice = try await service.user("alice", on: 0)
+        let bob = try await service.user("bob", on: 1)
+        let carol = try await service.user("carol", on: 1)
         let (fromAlice, fromBob, fromCarol) = ("alice on the first \(UUID())", "bob on the second \(UUID())", "carol on the second \(UUID())")
         let (afterRemovalFromAlice, afterRemovalFromBob) = ("AFTER-REMOVAL-alice-\(UUID())", "AFTER-REMOVAL-bob-\(UUID())")
 
@@ -86,14 +81,9 @@ struct SeveralInstancesRoomsAndFilesTests {
     @Test("a file sent through one instance is listed and fetched intact through the other, to a user and to a room; its chunks wait in the shared blob directory until every recipient has it")
     func filesAcrossInstances() async throws {
         let service = try await SeveralInstances()
-        let onFirst = try service.instances[0].requireEndpoint()
-        let onSecond = try service.instances[1].requireEndpoint()
-        let alice = try UserHome("alice")
-        let bob = try UserHome("bob")
-        let carol = try UserHome("carol")
-        try await alice.initialize(on: onFirst).requireSuccess()
-        try await bob.initialize(on: onSecond).requireSuccess()
-        try await carol.initialize(on: onFirst).requireSuccess()
+        let alice = try await service.user("alice", on: 0)
+        let bob = try await service.user("bob", on: 1)
+        let carol = try await service.user("carol", on: 0)
 
         // Alice uploads through the first instance; Bob fetches through the second.
         let report = alice.files.appending(path: "report.bin")

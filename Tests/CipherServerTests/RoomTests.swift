@@ -16,8 +16,8 @@ struct RoomTests {
         var events: [String: EventCollector] = [:]
         var homes: [String: String] = [:]
 
-        static func start(_ names: [String]) async throws -> Party {
-            var party = Party(relay: try await TestRelay.start())
+        static func start(_ names: [String], configure: (inout RelayConfiguration) -> Void = { _ in }) async throws -> Party {
+            var party = Party(relay: try await TestRelay.start(configure: configure))
             for name in names {
                 let home = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-home-\(UUID().uuidString)").path
                 let client = try await ChatClient.create(
@@ -50,6 +50,54 @@ struct RoomTests {
             for client in clients.values { await client.stop() }
             await relay.stop()
         }
+    }
+
+    @Test("a room message costs message tokens by the copies it makes; a direct message costs one")
+    func roomMessageCost() async throws {
+        // Twenty tokens a connection and no refill to speak of; one token per recipient.
+        let party = try await Party.start(["alice", "bob", "carol"]) { relay in
+            relay.messageBurst = 20
+            relay.messagesPerSecond = 0.001
+            relay.roomRecipientsPerMessageToken = 1
+        }
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        try await party["alice"].invite("carol", to: "#team")
+        #expect(await party.events["bob"]!.wait { _ in (try? await party["bob"].members(of: "#team").usernames.count) == 3 })
+
+        // A connection of bob's own, with a full bucket: each room message makes two copies.
+        func acceptedSends(_ body: (Int) -> WireClientFrame.OneOf_Body) async throws -> (accepted: Int, refusal: RelayError?) {
+            let link = try await RelayLink.connect(host: "127.0.0.1", port: party.relay.port, trust: party.relay.trust)
+            _ = try await link.authenticate(.login, username: "bob", identity: party["bob"].identity)
+            defer { Task { await link.close() } }
+            for index in 0..<30 {
+                do {
+                    _ = try await link.request(body(index))
+                } catch let error as RelayError {
+                    return (index, error)
+                }
+            }
+            return (30, nil)
+        }
+        let rooms = try await acceptedSends { index in
+            var send = WireRoomSend()
+            send.room = "#team"
+            send.clientMessageID = Data(repeating: UInt8(index), count: 16)
+            send.groupMessage = Data("not a real group message \(index)".utf8)
+            return .roomSend(send)
+        }
+        #expect(rooms.accepted == 10)
+        #expect(rooms.refusal?.code == .rateLimited)
+        #expect(rooms.refusal?.limit == "message_rate")
+        let direct = try await acceptedSends { index in
+            var send = WireSendEnvelope()
+            send.recipient = "alice"
+            send.clientMessageID = Data(repeating: UInt8(100 + index), count: 16)
+            send.envelope = Data("not a real envelope \(index)".utf8)
+            return .send(send)
+        }
+        #expect(direct.accepted == 20)
+        await party.stop()
     }
 
     @Test("a file sent to a room reaches every other member, who fetch it intact")

@@ -6,6 +6,13 @@ import Foundation
 /// keeping files' chunks in one shared blob directory, as docs/DEPLOY.md requires, and HAProxy
 /// in front of both. Everything is stopped when released.
 final class SeveralInstances {
+    /// A user initialised on instance `index`, so that its client logs in there.
+    func user(_ name: String, on index: Int) async throws -> UserHome {
+        let user = try UserHome(name)
+        try await user.initialize(on: instances[index].requireEndpoint()).requireSuccess()
+        return user
+    }
+
     let cluster: PostgresCluster
     let instances: [RelayProcess]
     let proxy: HAProxyProcess

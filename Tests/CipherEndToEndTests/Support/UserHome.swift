@@ -69,6 +69,15 @@ final class UserHome: Sendable {
     }
 
     /// `cipherchat init` against `relay`, pinning its certificate; the result, success or not.
+    /// Two users, each initialised on `relay` (the first first): most tests start so.
+    static func pair(_ first: String, _ second: String, on relay: RelayProcess) async throws -> (UserHome, UserHome) {
+        let endpoint = try relay.requireEndpoint()
+        let users = (try UserHome(first), try UserHome(second))
+        try await users.0.initialize(on: endpoint).requireSuccess()
+        try await users.1.initialize(on: endpoint).requireSuccess()
+        return users
+    }
+
     func initialize(on relay: RelayEndpoint) async throws -> CommandResult {
         try await run("init", ["--server", relay.address, "--user", username, "--server-fingerprint", relay.fingerprint])
     }
