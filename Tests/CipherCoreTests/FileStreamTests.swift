@@ -79,6 +79,37 @@ struct FileStreamTests {
         let wrongHash = try FileManifest(serialized: FileManifestFixture.withHash(manifest, [UInt8](repeating: 0xaa, count: 32)))
         #expect(throws: FileError.hashMismatch) { try Self.decrypt(chunks, manifest: wrongHash) }
     }
+
+    @Test("chunks sealed where they lie, cut by the caller, are the same stream and manifest as appended pieces",
+          arguments: [0, 1, 1023, 1024, 1025, 3 * 1024 + 5, 10 * 1024])
+    func sealedInPlace(size: Int) throws {
+        let plaintext = Self.pattern(size)
+        let (appended, appendedManifest) = try Self.encrypt(plaintext)
+        var encryptor = try FileEncryptor(resumingWith: appendedManifest.key, chunkSize: Self.chunkSize)
+        var sealed: [[UInt8]] = []
+        let count = max(1, (size + Self.chunkSize - 1) / Self.chunkSize)
+        for index in 0..<count {
+            let piece = Array(plaintext[(index * Self.chunkSize)..<min(size, (index + 1) * Self.chunkSize)])
+            sealed.append(Array(try piece.withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: index == count - 1) }))
+        }
+        #expect(sealed == appended)
+        #expect(try encryptor.manifest(name: "notes.txt") == appendedManifest)
+        #expect(try Self.decrypt(sealed, manifest: appendedManifest) == plaintext)
+    }
+
+    @Test("sealing in place refuses a short chunk before the last, an empty last chunk of a non-empty file, and anything after the last")
+    func sealedInPlaceRefusals() throws {
+        var encryptor = FileEncryptor(random: SeededRandomSource(seed: "file-key"), chunkSize: Self.chunkSize)
+        let full = Self.pattern(Self.chunkSize)
+        #expect(throws: FileError.malformedManifest) { try full.prefix(10).withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: false) } }
+        #expect(throws: FileError.malformedManifest) { try encryptor.manifest(name: "notes.txt") }
+        _ = try full.withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: false) }
+        #expect(throws: FileError.malformedManifest) { try [UInt8]().withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: true) } }
+        _ = try full.prefix(5).withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: true) }
+        #expect(throws: FileError.malformedManifest) { try full.withUnsafeBytes { try encryptor.seal(chunk: $0, isFinal: true) } }
+        #expect(throws: FileError.malformedManifest) { try encryptor.append(full) { _ in } }
+        #expect(try encryptor.manifest(name: "notes.txt").size == UInt64(Self.chunkSize + 5))
+    }
 }
 
 enum FileManifestFixture {

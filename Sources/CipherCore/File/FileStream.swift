@@ -85,7 +85,9 @@ public struct FileEncryptor: Sendable {
     /// Not for use after `append`; after the final chunk, `manifest(name:)` gives the manifest.
     public mutating func seal(chunk plaintext: UnsafeRawBufferPointer, isFinal: Bool) throws -> Data {
         guard pending.isEmpty, !sealedFinal, plaintext.count <= chunkSize, isFinal || plaintext.count == chunkSize,
-              size + UInt64(plaintext.count) <= FileManifest.maxSize else { throw FileError.malformedManifest }
+              !plaintext.isEmpty || counter == 0, size + UInt64(plaintext.count) <= FileManifest.maxSize else {
+            throw FileError.malformedManifest
+        }
         hasher.update(bufferPointer: plaintext)
         size += UInt64(plaintext.count)
         let box = try AES.GCM.seal(plaintext, using: key, nonce: StreamNonce.make(counter: counter, isFinal: isFinal))
