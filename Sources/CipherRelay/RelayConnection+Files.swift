@@ -94,6 +94,7 @@ extension RelayConnection {
         }
         if !blob.complete {
             try await service.blobChunks.storeChunk(upload.data, blobID: id, index: upload.index, layout: layout)
+            service.observer.fileChunkTransferred(bytes: upload.data.count, direction: .in)
         }
         var stored = WireBlobChunkStored()
         stored.blobID = upload.blobID
@@ -156,6 +157,7 @@ extension RelayConnection {
         frame.requestID = requestID
         frame.blobChunk = chunk
         sink.send(frame)
+        service.observer.fileChunkTransferred(bytes: bytes.count, direction: .out)
     }
 
     private func handleReceived(_ received: WireBlobReceived, username: String, requestID: UInt64) async throws {

@@ -16,6 +16,9 @@ public protocol RelayObserver: Sendable {
     func limitHit(_ limit: RelayLimit)
     /// A login or a registration was refused, for `reason`.
     func authenticationFailed(_ reason: AuthenticationFailure)
+    /// A file chunk of `bytes` was stored from its uploader (`.in`) or sent to a downloader
+    /// (`.out`).
+    func fileChunkTransferred(bytes: Int, direction: FileTransferDirection)
     /// A frame could not be decoded, or held no request.
     func malformedFrame()
     /// A store operation failed (the client was told the relay could not complete it).
@@ -29,6 +32,12 @@ public enum RelayLimit: String, Sendable, CaseIterable {
     case queueQuota = "queue_quota"
     case connectionsTotal = "connections_total"
     case connectionsPerAddress = "connections_per_address"
+}
+
+/// Which way a file chunk went through the relay, as metrics label it.
+public enum FileTransferDirection: String, Sendable, CaseIterable {
+    case `in`
+    case out
 }
 
 /// Why a login or a registration was refused, as metrics label it.
@@ -52,6 +61,7 @@ public struct SilentRelayObserver: RelayObserver {
     public func envelopesExpired(count: Int) {}
     public func limitHit(_ limit: RelayLimit) {}
     public func authenticationFailed(_ reason: AuthenticationFailure) {}
+    public func fileChunkTransferred(bytes: Int, direction: FileTransferDirection) {}
     public func malformedFrame() {}
     public func storeError() {}
 }

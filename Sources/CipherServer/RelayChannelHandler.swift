@@ -40,7 +40,10 @@ final class OpenChannels: Sendable {
 /// No task exists while the client is idle. Frames that arrive are queued, and a task started
 /// on the loop handles them one after another and ends when the queue is empty; so a burst of
 /// frames shares one task, and an idle connection costs its TLS state and a few small objects.
-/// While the queue is long the handler stops reading, so a fast client cannot make it grow.
+/// While the queue is long the handler stops reading, so a fast client cannot make it grow; and
+/// while the channel is not writable (a client that does not read what it asked for: chunks of a
+/// file, say) it handles nothing more, so what waits to be sent stays near NIO's write watermark
+/// instead of growing with every request.
 final class RelayChannelHandler: ChannelInboundHandler {
     typealias InboundIn = InboundFrame
 
@@ -57,6 +60,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
     private var draining = false
     private var readingPaused = false
+    private var waitingForWritability = false
     private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
@@ -113,6 +117,19 @@ final class RelayChannelHandler: ChannelInboundHandler {
         guard !draining else { return }
         draining = true
         startDraining(channel: context.channel)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, waitingForWritability {
+            waitingForWritability = false
+            if !queued.isEmpty, !draining {
+                draining = true
+                startDraining(channel: context.channel)
+            } else {
+                resumeReading(channel: context.channel)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -173,17 +190,31 @@ final class RelayChannelHandler: ChannelInboundHandler {
         }
     }
 
-    /// The next queued frame, or nil (and draining ends) when there is none.
+    /// The next queued frame, or nil (and draining ends) when there is none, or when the client
+    /// is not reading what it was sent (draining resumes when the channel is writable again).
     private func nextFrame(channel: any Channel) -> InboundFrame? {
-        guard connection != nil, let frame = queued.popFirst() else {
+        if !channel.isWritable, !channelClosed, connection != nil, !queued.isEmpty {
             draining = false
-            if readingPaused, !channelClosed {
-                readingPaused = false
-                channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            waitingForWritability = true
+            if !readingPaused {
+                readingPaused = true
+                channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
             return nil
         }
+        guard connection != nil, let frame = queued.popFirst() else {
+            draining = false
+            resumeReading(channel: channel)
+            return nil
+        }
         return frame
+    }
+
+    private func resumeReading(channel: any Channel) {
+        if readingPaused, !channelClosed, !waitingForWritability {
+            readingPaused = false
+            channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        }
     }
 
     private func stopReading() {

@@ -22,6 +22,7 @@ public final class RelayMetrics: RelayObserver {
     private let deliveryLatency: DurationHistogram
     private let limitRejections: [RelayLimit: Counter]
     private let authenticationFailures: [AuthenticationFailure: Counter]
+    private let fileBytes: [FileTransferDirection: Counter]
     private let malformedFrames: Counter
     private let storeErrors: Counter
 
@@ -66,6 +67,10 @@ public final class RelayMetrics: RelayObserver {
         authenticationFailures = Dictionary(uniqueKeysWithValues: AuthenticationFailure.allCases.map { reason in
             (reason, counter("authentication_failures", authenticationHelp, labels: [("reason", reason.rawValue)]))
         })
+        let fileBytesHelp = "File chunk bytes (ciphertext): in = stored from uploaders, out = sent to downloaders."
+        fileBytes = Dictionary(uniqueKeysWithValues: FileTransferDirection.allCases.map { direction in
+            (direction, counter("file_bytes", fileBytesHelp, labels: [("direction", direction.rawValue)]))
+        })
         malformedFrames = counter("malformed_frames", "Frames that did not decode as a client frame, or held no request.")
         storeErrors = counter("store_errors", "Store operations that failed.")
     }
@@ -85,6 +90,10 @@ public final class RelayMetrics: RelayObserver {
         delivered.increment()
         bytesOut.increment(by: Int64(bytes))
         deliveryLatency.record(.milliseconds(Int64(clamping: latencyMilliseconds)))
+    }
+
+    public func fileChunkTransferred(bytes: Int, direction: FileTransferDirection) {
+        fileBytes[direction]?.increment(by: Int64(bytes))
     }
 
     public func envelopesAcknowledged(count: Int) {
