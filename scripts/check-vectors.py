@@ -221,6 +221,7 @@ L_RATCHET_MSG = b"cipherchat/v1/ratchet-message"
 L_GROUP_KEYS = b"cipherchat/v1/group-message-keys"
 L_GROUP_MSG = b"cipherchat/v1/group-message"
 L_FILE = b"cipherchat/v1/file-stream"
+L_ROOM_STATEMENT = b"cipherchat/v1/room-statement"
 
 
 def parse_identity(b):  # 4.1
@@ -643,6 +644,55 @@ def check_files():
     check("11.6 file_manifest reproduced", manifest == hx("file_manifest"))
 
 
+# ---------------------------------------------------------------- 11.7 room statements
+
+ACTION_CREATE, ACTION_INVITE = 1, 2
+
+
+def parse_statement(b):  # 13.2
+    f = decode(b)
+    return {"room": one(f, 1, b"").decode(), "epoch": one(f, 2, 0), "previous_hash": one(f, 3, b""),
+            "action": one(f, 4, 0), "author": one(f, 5, b"").decode(),
+            "author_identity": parse_identity(one(f, 6, b"")), "subject": one(f, 7, b"").decode(),
+            "subject_fingerprint": one(f, 8, b""), "signature": one(f, 9, b"")}
+
+
+def statement_signed_bytes(st):  # 13.2
+    return (LP(L_ROOM_STATEMENT) + LP(st["room"].encode()) + u64(st["epoch"]) + LP(st["previous_hash"])
+            + u32(st["action"]) + LP(st["author"].encode()) + LP(fingerprint(st["author_identity"]))
+            + LP(st["subject"].encode()) + LP(st["subject_fingerprint"]))
+
+
+def check_rooms():
+    alice, bob = IDENTITIES["alice"], IDENTITIES["bob"]
+    create, invite = parse_statement(hx("room_statement_create")), parse_statement(hx("room_statement_invite"))
+    for name, st in (("create", create), ("invite", invite)):
+        signed = statement_signed_bytes(st)
+        check(f"11.7 {name}: carries Alice's identity (11.1) as its author's",
+              st["author"] == "alice" and canonical_identity(st["author_identity"]) == canonical_identity(alice))
+        check(f"11.7 {name}: signature verifies (PSS-SHA256, MGF1-SHA256, salt 32) over the 13.2 signed bytes",
+              pss_verify(st["author_identity"]["signing"], signed, st["signature"]))
+        check(f"11.7 {name}: statement hash is SHA-256 of the signed bytes",
+              hashlib.sha256(signed).digest() == hx(f"room_statement_{name}_hash"))
+    check("11.7 create: room #vectors, epoch 1, previous hash all zero, subject is the author",
+          create["room"] == "#vectors" and create["epoch"] == 1 and create["previous_hash"] == bytes(32)
+          and create["action"] == ACTION_CREATE and create["subject"] == "alice"
+          and create["subject_fingerprint"] == fingerprint(alice))
+    check("11.7 invite: epoch 2 after the creation's hash, subject bob with Bob's fingerprint",
+          invite["room"] == "#vectors" and invite["epoch"] == 2
+          and invite["previous_hash"] == hx("room_statement_create_hash") and invite["action"] == ACTION_INVITE
+          and invite["subject"] == "bob" and invite["subject_fingerprint"] == fingerprint(bob))
+    # 13.3, for these two: the creator is the first member and an admin; an admin invites.
+    members = [("alice", fingerprint(alice), True)]
+    if invite["author"] in [m[0] for m in members if m[2]]:
+        members.append((invite["subject"], invite["subject_fingerprint"], False))
+    check("11.7 replayed (13.3): members alice (admin) then bob",
+          members == [("alice", fingerprint(alice), True), ("bob", fingerprint(bob), False)])
+    altered = dict(invite, subject="bop")
+    check("11.7 the invitation naming `bop` instead does not verify",
+          not pss_verify(invite["author_identity"]["signing"], statement_signed_bytes(altered), invite["signature"]))
+
+
 def main():
     run("11 document vs JSON", check_document_matches_json)
     run("11.1 identities", check_identities)
@@ -654,6 +704,8 @@ def main():
     if have_ids:
         run("11.5 group message", check_group)
     run("11.6 files", check_files)
+    if have_ids:
+        run("11.7 room statements", check_rooms)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
