@@ -26,13 +26,17 @@ extension ChatClient {
     /// Fetches `username`'s bundle from the relay and checks it against the pinned identity,
     /// pinning it on first use. Throws `identityChanged` (recording the new identity) on a change.
     func fetchBundle(_ username: String) async throws -> PrekeyBundle {
+        try await fetchCheckedBundle(username).bundle
+    }
+
+    /// The bundle, and the contact as its identity left it (pinned on first use).
+    func fetchCheckedBundle(_ username: String) async throws -> (bundle: PrekeyBundle, contact: Contact) {
         var fetch = WireFetchBundle()
         fetch.username = username
         let reply = try await requestOnCurrentLink(.fetchBundle(fetch))
         guard case .bundle(let wire) = reply.body, wire.username == username else { throw RelayError.unexpectedReply }
         let bundle = try PrekeyBundle(wire: wire.bundle)
-        try checkIdentity(bundle.identity, of: username)
-        return bundle
+        return (bundle, try checkIdentity(bundle.identity, of: username))
     }
 
     /// Pins on first use; refuses (and records) a different identity for a known contact.

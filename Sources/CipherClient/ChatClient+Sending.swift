@@ -36,8 +36,7 @@ extension ChatClient {
             try checkPolicy(known)
             return (try Session(serializedState: state), known)
         }
-        let bundle = try await fetchBundle(recipient)
-        let known = try checkIdentity(bundle.identity, of: recipient)
+        let (bundle, known) = try await fetchCheckedBundle(recipient)
         try checkPolicy(known)
         let session = try Session.initiate(identity: identity, signedPrekey: try currentSignedPrekey(), bundle: bundle, random: random)
         return (session, known)
