@@ -228,33 +228,3 @@ extension ChatClient {
         try store.item("room-chain", room).map { try SenderChain(serializedState: $0) }
     }
 }
-
-extension ChatClient {
-    /// Sends an outbox entry for a room (its recipient is the room's name, its envelope a group
-    /// message) until the relay accepts it, across reconnects, as `deliver` does for a user.
-    func deliverToRoom(_ entry: OutboxEntry) async throws {
-        var send = WireRoomSend()
-        send.room = entry.recipient
-        send.clientMessageID = Data(entry.clientMessageID)
-        send.groupMessage = Data(entry.envelope)
-        while true {
-            do {
-                let reply = try await requestOnCurrentLink(.roomSend(send))
-                guard case .sendAccepted = reply.body else { throw RelayError.unexpectedReply }
-                var changes = StoreChanges()
-                changes.outboxRemovals.append(entry.clientMessageID)
-                try store.commit(changes)
-                return
-            } catch let error as RelayError where error.code == .rateLimited {
-                try await Task.sleep(for: .milliseconds(Int(max(error.retryAfterMilliseconds, 10))))
-            } catch let error as RelayError where error == .connectionClosed || error.code == .internal {
-                try await Task.sleep(for: .milliseconds(50))
-            } catch let error as RelayError {
-                var changes = StoreChanges()
-                changes.outboxRemovals.append(entry.clientMessageID)
-                try store.commit(changes)
-                throw ClientError.relay(error)
-            }
-        }
-    }
-}

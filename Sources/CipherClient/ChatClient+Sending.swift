@@ -52,19 +52,30 @@ extension ChatClient {
     }
 
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
-    /// removes it from the outbox and is thrown.
+    /// removes it from the outbox and is thrown. An entry for a room (its recipient `#name`,
+    /// its envelope a group message) goes as `RoomSend`, any other as `SendEnvelope`.
     func deliver(_ entry: OutboxEntry) async throws {
-        if entry.recipient.first == RoomName.prefix { return try await deliverToRoom(entry) }
-        var send = WireSendEnvelope()
-        send.recipient = entry.recipient
-        send.clientMessageID = Data(entry.clientMessageID)
-        send.envelope = Data(entry.envelope)
+        let request: WireClientFrame.OneOf_Body
+        if entry.recipient.first == RoomName.prefix {
+            var send = WireRoomSend()
+            send.room = entry.recipient
+            send.clientMessageID = Data(entry.clientMessageID)
+            send.groupMessage = Data(entry.envelope)
+            request = .roomSend(send)
+        } else {
+            var send = WireSendEnvelope()
+            send.recipient = entry.recipient
+            send.clientMessageID = Data(entry.clientMessageID)
+            send.envelope = Data(entry.envelope)
+            request = .send(send)
+        }
         while true {
             do {
-                let reply = try await requestOnCurrentLink(.send(send))
+                let reply = try await requestOnCurrentLink(request)
                 guard case .sendAccepted = reply.body else { throw RelayError.unexpectedReply }
                 // A removal lost to a power failure only resends the envelope, which the relay
-                // stores once and the recipient shows once: no sync needed.
+                // stores once (for a room, once per member) and each recipient shows once: no
+                // sync needed.
                 var changes = StoreChanges()
                 changes.outboxRemovals.append(entry.clientMessageID)
                 try store.commit(changes, durable: false)

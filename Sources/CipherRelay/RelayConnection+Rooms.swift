@@ -112,11 +112,7 @@ extension RelayConnection {
             send(error: .malformedFrame, "a room message needs a room, a 16-byte client message id and a group message", requestID: requestID)
             return .keepOpen
         }
-        let members = try await service.store.roomMembers(room: roomSend.room)
-        guard members.contains(sender) else {
-            send(error: members.isEmpty ? .unknownRoom : .notAMember, "not a member of that room", requestID: requestID)
-            return .keepOpen
-        }
+        guard let members = try await members(of: roomSend.room, including: sender, requestID: requestID) else { return .keepOpen }
         // One token was taken above; a large room costs more, by the copies it makes.
         let perToken = max(service.configuration.roomRecipientsPerMessageToken, 1)
         let cost = (members.count - 1 + perToken - 1) / perToken
@@ -180,16 +176,23 @@ extension RelayConnection {
         }
     }
 
+    /// The members the store records for `room`, or nil, with the client told why, when
+    /// `username` is not among them (`CODE_UNKNOWN_ROOM` for a room with no members).
+    private func members(of room: String, including username: String, requestID: UInt64) async throws -> [String]? {
+        let members = try await service.store.roomMembers(room: room)
+        guard members.contains(username) else {
+            send(error: members.isEmpty ? .unknownRoom : .notAMember, "not a member of that room", requestID: requestID)
+            return nil
+        }
+        return members
+    }
+
     func handleFetchRoom(_ fetch: WireFetchRoom, username: String, requestID: UInt64) async throws -> Disposition {
         guard RoomName.isValid(fetch.room) else {
             send(error: .unknownRoom, "no such room", requestID: requestID)
             return .keepOpen
         }
-        let members = try await service.store.roomMembers(room: fetch.room)
-        guard members.contains(username) else {
-            send(error: members.isEmpty ? .unknownRoom : .notAMember, "not a member of that room", requestID: requestID)
-            return .keepOpen
-        }
+        guard try await members(of: fetch.room, including: username, requestID: requestID) != nil else { return .keepOpen }
         var state = WireRoomState()
         state.room = fetch.room
         state.chain.statements = try await service.store.roomStatements(room: fetch.room).map { try WireRoomStatement(serializedBytes: $0) }

@@ -70,18 +70,6 @@ private actor SendingSession {
     }
 }
 
-private final class Counter: Sendable {
-    private let value = Atomic<Int>(0)
-    func increment() { value.add(1, ordering: .relaxed) }
-    var current: Int { value.load(ordering: .relaxed) }
-}
-
-private final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
-}
-
 enum RelayThroughputBench {
     /// Sessions are made locally with the bench's two identities (the relay never sees
     /// them); each pair's users register on the relay with those identities.
@@ -89,9 +77,9 @@ enum RelayThroughputBench {
         relay: RelayDeployment, parties: BenchParties, pairs: Int, inFlight: Int, warmUp: Duration, window: Duration,
         runID: String
     ) async throws -> ThroughputFigure {
-        let delivered = Counter()
+        let delivered = BenchCounter()
         let latencies = LatencyRecorder()
-        let stop = StopFlag()
+        let stop = BenchStopFlag()
         var links: [RelayLink] = []
         defer { for link in links { Task { await link.close() } } }
         var work: [Task<Void, any Error>] = []

@@ -28,18 +28,6 @@ struct RoomFanOutFigure: Codable, Sendable {
     var memberDecryptMicrosecondsPerMessage = 0.0
 }
 
-private final class Counter: Sendable {
-    private let value = Atomic<Int>(0)
-    func increment() { value.add(1, ordering: .relaxed) }
-    var current: Int { value.load(ordering: .relaxed) }
-}
-
-private final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
-}
-
 /// One sender's chain: messages are made in order here; several tasks send them.
 private actor SendingChain {
     private var chain: SenderChain
@@ -61,9 +49,9 @@ enum RoomFanOutBench {
         relay: RelayChildProcess, identity: PrivateIdentity, members: Int, senders: Int, inFlight: Int,
         warmUp: Duration, window: Duration, progress: @escaping @Sendable (String) -> Void
     ) async throws -> RoomFanOutFigure {
-        let delivered = Counter()
-        let sent = Counter()
-        let stop = StopFlag()
+        let delivered = BenchCounter()
+        let sent = BenchCounter()
+        let stop = BenchStopFlag()
         let names = (0..<members).map { "member\($0)" }
         var links: [RelayLink] = []
         defer { for link in links { Task { await link.close() } } }
@@ -158,7 +146,7 @@ enum RoomFanOutBench {
 
     /// Counts the group messages among the deliveries (membership statements arrive too), and
     /// acknowledges in batches, well inside the relay's bound of unacknowledged deliveries.
-    private static func receive(on link: RelayLink, counting delivered: Counter) async throws {
+    private static func receive(on link: RelayLink, counting delivered: BenchCounter) async throws {
         var unacknowledged: [UInt64] = []
         for await event in link.events {
             guard case .delivery(let delivery) = event else { continue }
