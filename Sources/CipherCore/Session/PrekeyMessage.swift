@@ -14,7 +14,8 @@ public struct PrekeyMessage: Sendable {
     public let ephemeralKey: [UInt8]
     let wrappedSecret: [UInt8]
     let kemCiphertext: [UInt8]
-    let message: RatchetMessage
+    /// The first message of the session, under the ratchet it starts.
+    public let message: RatchetMessage
 
     init(wire: WirePrekeyMessage) throws(HandshakeError) {
         guard wire.hasSenderIdentity, wire.hasSenderSignedPrekey, wire.hasMessage,
