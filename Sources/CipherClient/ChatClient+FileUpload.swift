@@ -66,21 +66,13 @@ extension ChatClient {
 
     /// Sends an offer to one user over the pairwise session, through the outbox.
     func sendFileOffer(_ offer: FileOffer, to recipient: String) async throws {
-        var (session, contact) = try await sessionForSending(to: recipient)
         let payload = Payload(kind: .fileOffer, content: offer.serialized, sentAtMilliseconds: Self.nowMilliseconds, random: random)
-        let envelope = try session.encrypt(payload)
-        let entry = OutboxEntry(
-            clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
-        )
-        let record = ChatRecord(
-            id: Hex.encode(payload.messageID), from: username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
-            receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: contact.verified
-        )
-        var changes = StoreChanges()
-        changes.put("session", recipient, session.serializedState())
-        changes.outboxAdds.append(entry)
-        changes.history.append((record.id, try record.jsonBytes()))
-        try store.commit(changes)
+        let (entry, _) = try await sealForSending(payload, to: recipient) { contact in
+            ChatRecord(
+                id: Hex.encode(payload.messageID), from: self.username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
+                receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: contact.verified
+            )
+        }
         try await deliver(entry)
     }
 

@@ -134,7 +134,8 @@ extension ChatClient {
 
         let replayScope = "replay/\(sender)"
         guard try !store.wasReceived(payload.messageID, in: replayScope) else {
-            try store.commit(changes, durable: false)
+            // A repeat changes nothing: a replayed handshake must not replace the session in
+            // use, nor a replayed message advance a chain (PROTOCOL.md 5.3).
             return nil
         }
         changes.recordReceived(payload.messageID, in: replayScope)

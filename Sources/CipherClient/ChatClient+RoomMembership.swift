@@ -93,7 +93,10 @@ extension ChatClient {
             recipients = others
         }
         changes.put("room-chain", room, chain!.serializedState())
-        let entries = try await distribute(chain!, to: recipients, into: &changes)
+        // Fetched before any session is read: from here to the commit nothing suspends, so no
+        // message sent meanwhile can encrypt from a session this distribution has advanced.
+        let bundles = await bundlesForNewSessions(recipients.map(\.username), purpose: "the key for \(room)")
+        let entries = distribute(chain!, to: recipients, bundles: bundles, into: &changes)
         try store.commit(changes)
         for entry in entries {
             do {
@@ -107,12 +110,17 @@ extension ChatClient {
 
     /// Encrypts the chain's distribution to each member in its pairwise session, checking that
     /// the identity this client pinned for the member is the one the room's statements name:
-    /// a key never goes to anyone else.
-    private func distribute(_ chain: SenderChain, to members: [RoomMember], into changes: inout StoreChanges) async throws -> [OutboxEntry] {
+    /// a key never goes to anyone else. Synchronous: each session is read, advanced and put into
+    /// `changes`, which the caller commits before anything else runs.
+    private func distribute(
+        _ chain: SenderChain, to members: [RoomMember], bundles: [String: PrekeyBundle], into changes: inout StoreChanges
+    ) -> [OutboxEntry] {
         var entries: [OutboxEntry] = []
         for member in members {
             do {
-                var (session, contact) = try await sessionForSending(to: member.username)
+                guard var (session, contact) = try sendingSession(to: member.username, bundle: bundles[member.username]) else {
+                    continue  // its bundle could not be fetched: warned about then
+                }
                 guard try pinnedIdentity(of: contact).fingerprint == member.fingerprint else {
                     eventSink.yield(.warning(
                         "not sending the key for \(chain.room) to \(member.username): their identity is not the one the room names"

@@ -10,45 +10,15 @@ extension ChatClient {
         guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
         try store.forgetItemsIfChangedElsewhere()
-        var (session, contact) = try await sessionForSending(to: recipient)
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
-        let envelope = try session.encrypt(payload)
-        let entry = OutboxEntry(
-            clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
-        )
-        let record = ChatRecord(
-            id: Hex.encode(payload.messageID), from: username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
-            receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "text", text: text, verified: contact.verified
-        )
-        var changes = StoreChanges()
-        changes.put("session", recipient, session.serializedState())
-        changes.outboxAdds.append(entry)
-        changes.history.append((record.id, try record.jsonBytes()))
-        try store.commit(changes)
+        let (entry, record) = try await sealForSending(payload, to: recipient) { contact in
+            ChatRecord(
+                id: Hex.encode(payload.messageID), from: self.username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
+                receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "text", text: text, verified: contact.verified
+            )
+        }
         try await deliver(entry)
         return record
-    }
-
-    /// The session to send on, started from a fetched bundle when there is none.
-    func sessionForSending(to recipient: String) async throws -> (Session, Contact) {
-        if let known = try contact(recipient), known.pendingIdentity == nil,
-           let state = try store.item("session", recipient) {
-            try checkPolicy(known)
-            return (try Session(serializedState: state), known)
-        }
-        let (bundle, known) = try await fetchCheckedBundle(recipient)
-        try checkPolicy(known)
-        let session = try Session.initiate(identity: identity, signedPrekey: try currentSignedPrekey(), bundle: bundle, random: random)
-        return (session, known)
-    }
-
-    private func checkPolicy(_ contact: Contact) throws {
-        if contact.pendingIdentity != nil {
-            let pinned = try pinnedIdentity(of: contact).fingerprint.displayString
-            let presented = try contact.pendingIdentity.flatMap(Hex.decode).map { try PublicIdentity(serialized: $0) }
-            throw ClientError.identityChanged(username: contact.username, pinned: pinned, presented: presented?.fingerprint.displayString ?? "?")
-        }
-        if try trustPolicy == .verifiedOnly, !contact.verified { throw ClientError.contactNotVerified(contact.username) }
     }
 
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
