@@ -67,9 +67,13 @@ extension ChatClient {
                     changes.delete("pq-prekey", name)
                 }
             }
-            // The relay's count decides: private halves of prekeys it handed out stay here until used.
-            if relayOneTimePrekeyCount < Self.oneTimePrekeyBatch / 2 {
+            // The relay's count decides, at most once per interval: a stranger fetching bundles
+            // in a loop drains the relay's pool (later bundles carry no one-time prekey, which
+            // the handshake allows) instead of making this store grow and sync without end.
+            if relayOneTimePrekeyCount < Self.oneTimePrekeyBatch / 2, try oneTimePrekeyTopUpIsDue(now: now) {
                 publish.oneTimePrekeys = try makeOneTimePrekeys(&changes).map(\.publicPrekey.wire)
+                try store.setSetting("last_one_time_prekey_top_up", String(now))
+                try dropOldestOneTimePrekeys(&changes, making: publish.oneTimePrekeys.count)
             }
             // The new prekeys are stored before they become current, so a failure in between
             // leaves the old ones in force.
@@ -86,6 +90,23 @@ extension ChatClient {
         } catch {
             logger.warning("prekey maintenance failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Whether the last top-up of one-time prekeys is at least `oneTimePrekeyTopUpSeconds` old.
+    private func oneTimePrekeyTopUpIsDue(now: UInt64) throws -> Bool {
+        guard let last = try store.setting("last_one_time_prekey_top_up").flatMap(UInt64.init) else { return true }
+        return now < last || now - last >= Self.oneTimePrekeyTopUpSeconds
+    }
+
+    /// Deletes the private halves of the oldest one-time prekeys so that, with `adding` new
+    /// ones, at most `maxStoredOneTimePrekeys` are kept. The oldest were handed out longest ago
+    /// and never used: a first message naming one now fails as a prekey mismatch, which the
+    /// sender sees as an undelivered message, not as a silent loss of keys' secrecy.
+    private func dropOldestOneTimePrekeys(_ changes: inout StoreChanges, making adding: Int) throws {
+        let stored = try store.itemNames("one-time-prekey").compactMap(UInt32.init).sorted()
+        let excess = stored.count + adding - Self.maxStoredOneTimePrekeys
+        guard excess > 0 else { return }
+        for id in stored.prefix(excess) { changes.delete("one-time-prekey", String(id)) }
     }
 
     func signedPrekey(id: UInt32) throws -> SignedPrekeyPair? {

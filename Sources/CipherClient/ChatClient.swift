@@ -41,6 +41,10 @@ public actor ChatClient {
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
+    /// At most one batch of one-time prekeys a minute, and at most this many private halves
+    /// kept (ChatClient+Prekeys.swift).
+    static let oneTimePrekeyTopUpSeconds: UInt64 = 60
+    static let maxStoredOneTimePrekeys = 1_000
     /// Signed prekeys rotate weekly; an old one is kept a month for messages still in flight.
     static let signedPrekeyRotationSeconds: UInt64 = 7 * 86_400
     static let signedPrekeyGraceSeconds: UInt64 = 30 * 86_400

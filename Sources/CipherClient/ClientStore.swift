@@ -159,6 +159,11 @@ final class ClientStore: Sendable {
         }
     }
 
+    /// The names of the items of `kind`, without unsealing them.
+    func itemNames(_ kind: String) throws -> [String] {
+        try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM item WHERE kind = ?", arguments: [kind]) }
+    }
+
     func items(_ kind: String) throws -> [(name: String, value: [UInt8])] {
         let rows = try database.read { db in
             try Row.fetchAll(db, sql: "SELECT name, sealed FROM item WHERE kind = ? ORDER BY name", arguments: [kind])
