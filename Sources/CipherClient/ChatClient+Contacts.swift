@@ -97,11 +97,40 @@ extension ChatClient {
         return true
     }
 
-    /// Accepts `username`'s changed identity: it becomes the pinned one (unverified), the old
-    /// session is dropped, and messages held back because of the change are processed.
-    /// Returns false when there was no change to accept.
-    public func trust(_ username: String) async throws -> Bool {
-        guard var known = try contact(username), let pending = known.pendingIdentity else { return false }
+    /// What `trust` did.
+    public enum TrustOutcome: Sendable, Equatable {
+        /// The changed identity is pinned now (unverified).
+        case accepted
+        /// There was no changed identity to accept.
+        case noChange
+        /// The confirmation is neither the safety number nor the fingerprint of the changed
+        /// identity as it stands now: nothing was accepted.
+        case mismatch
+    }
+
+    /// The safety number and fingerprint of `username`'s changed identity, not yet accepted;
+    /// nil when there is none.
+    public func pendingSafetyNumber(with username: String) throws -> (SafetyNumber, Fingerprint)? {
+        guard let known = try contact(username), let pending = known.pendingIdentity, let bytes = Hex.decode(pending) else { return nil }
+        let presented = try PublicIdentity(serialized: bytes)
+        return (
+            SafetyNumber(local: identity.publicIdentity, localUsername: self.username, remote: presented, remoteUsername: username),
+            presented.fingerprint
+        )
+    }
+
+    /// Accepts `username`'s changed identity when `confirmation` is its safety number with this
+    /// user or its fingerprint (spaces allowed), compared with the changed identity as it stands
+    /// at this moment: an identity that changed again after the user checked one is not the one
+    /// accepted. It becomes the pinned one (unverified), the old session is dropped, and messages
+    /// held back because of the change are processed.
+    public func trust(_ username: String, confirming confirmation: String) async throws -> TrustOutcome {
+        guard var known = try contact(username), let pending = known.pendingIdentity,
+              let (number, fingerprint) = try pendingSafetyNumber(with: username) else { return .noChange }
+        let typed = confirmation.filter { !$0.isWhitespace }.lowercased()
+        let fingerprintHex = Hex.encode(fingerprint.bytes)
+        let matchesFingerprint = typed.utf8.count == fingerprintHex.utf8.count && constantTimeEquals(Array(typed.utf8), Array(fingerprintHex.utf8))
+        guard number.matches(typed) || matchesFingerprint else { return .mismatch }
         known.identity = pending
         known.pendingIdentity = nil
         known.verified = false
@@ -118,7 +147,7 @@ extension ChatClient {
             try store.commit(cleanup)
             await process(held.delivery)
         }
-        return true
+        return .accepted
     }
 }
 

@@ -96,7 +96,7 @@ struct ChatModelTests {
         var model = ChatModel.alice(talkingTo: "bob")
         model.receive(message(from: "bob", to: "alice", "hi", verified: true))
         #expect(model.verified.contains("bob"))
-        #expect(model.type("/trust bob") == [.perform(.trust("bob"))])
+        #expect(model.type("/trust bob 12345 67890") == [.perform(.trust("bob", confirmation: "1234567890"))])
         _ = model.complete(.trusted("bob"), now: fixedNow)
         #expect(!model.verified.contains("bob"))
     }
@@ -134,7 +134,7 @@ struct ChatModelTests {
     @Test("errors from any backend call become error lines", arguments: [
         (ChatModel.Request.contacts, "could not list contacts: boom"),
         (.verify("bob", safetyNumber: "1"), "could not verify bob: boom"),
-        (.trust("bob"), "could not trust bob: boom"),
+        (.trust("bob", confirmation: "1"), "could not trust bob: boom"),
     ])
     func failedRequests(request: ChatModel.Request, text: String) {
         var model = ChatModel.alice(talkingTo: "bob")

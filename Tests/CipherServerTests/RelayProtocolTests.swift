@@ -125,9 +125,26 @@ struct RelayProtocolTests {
         #expect(await bobEvents.texts == ["hello"])
         // Sending to the changed contact is refused too.
         await #expect(throws: ClientError.self) { try await bob.send("are you there?", to: "alice") }
-        // Once Bob accepts the new identity, the held message is shown.
-        #expect(try await bob.trust("alice"))
-        #expect(await bobEvents.wait { await $0.texts == ["hello", "i am alice, trust me"] })
+        // Bob checks the new identity with whoever holds it. Meanwhile it changes again
+        // (Carol's key this time): what he checked is not what is pending, so nothing is accepted.
+        let checked = try #require(try await bob.pendingSafetyNumber(with: "alice"))
+        #expect(checked.1 == TestIdentities.mallory.publicIdentity.fingerprint)
+        let carol = try TestUser(name: "carol", identity: TestIdentities.carol, random: random)
+        var second = try Session.initiate(
+            identity: carol.identity, signedPrekey: carol.signedPrekey, bundle: PrekeyBundle(wire: fetched.bundle), random: random
+        )
+        send.clientMessageID = Data(random.bytes(16))
+        send.envelope = Data(try second.encrypt(.text("no, i am alice", sentAtMilliseconds: 0, random: random)))
+        _ = try await link.request(.send(send))
+        #expect(await bobEvents.wait { _ in (try? await bob.pendingSafetyNumber(with: "alice"))?.1 == TestIdentities.carol.publicIdentity.fingerprint })
+        #expect(try await bob.trust("alice", confirming: checked.0.description) == .mismatch)
+        #expect(try await bob.trust("alice", confirming: checked.1.displayString) == .mismatch)
+        // Once Bob accepts the identity he checked, the message held for it is shown; the one
+        // from the other identity is held again.
+        let rechecked = try #require(try await bob.pendingSafetyNumber(with: "alice"))
+        #expect(try await bob.trust("alice", confirming: rechecked.1.displayString) == .accepted)
+        #expect(await bobEvents.wait { await $0.texts == ["hello", "no, i am alice"] })
+        #expect(try await bob.pendingSafetyNumber(with: "alice")?.1 == TestIdentities.mallory.publicIdentity.fingerprint)
         await link.close()
         await alice.stop()
         await bob.stop()

@@ -67,8 +67,8 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
                 return .contacts(try await backend.contacts())
             case .verify(let user, let number):
                 return .verification(user, matched: try await backend.verify(user, safetyNumber: number))
-            case .trust(let user):
-                try await backend.trust(user)
+            case .trust(let user, let confirmation):
+                try await backend.trust(user, confirming: confirmation)
                 return .trusted(user)
             case .room(let roomRequest):
                 return .room(roomRequest, lines: try await backend.room(roomRequest))

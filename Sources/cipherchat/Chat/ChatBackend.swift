@@ -14,7 +14,7 @@ protocol ChatBackend: Sendable {
     /// Checks a safety number typed by the user; marks the contact verified when it matches.
     func verify(_ username: String, safetyNumber: String) async throws -> Bool
     /// Accepts a contact's changed identity.
-    func trust(_ username: String) async throws
+    func trust(_ username: String, confirming confirmation: String) async throws
     /// Creates or changes a room, or lists its members; returns lines to show.
     func room(_ request: RoomRequest) async throws -> [String]
     /// Uploads the file at `path` for `username` and sends them its key; returns what was sent.

@@ -13,7 +13,7 @@ struct ChatModel: Sendable {
         case send(to: String, text: String)
         case contacts
         case verify(String, safetyNumber: String)
-        case trust(String)
+        case trust(String, confirmation: String)
         case room(RoomRequest)
         case sendFile(to: String, path: String)
     }
@@ -130,7 +130,7 @@ struct ChatModel: Sendable {
             return []
         case .who: return [perform(.contacts)]
         case .verify(let user, let number): return [perform(.verify(user, safetyNumber: number))]
-        case .trust(let user): return [perform(.trust(user))]
+        case .trust(let user, let confirmation): return [perform(.trust(user, confirmation: confirmation))]
         case .join(let room):
             switchTo(room)
             return [perform(.room(.members(room)))]
@@ -257,7 +257,7 @@ struct ChatModel: Sendable {
             conversation = user
         case .contacts: text = "could not list contacts: \(message)"
         case .verify(let user, _): text = "could not verify \(user): \(message)"
-        case .trust(let user): text = "could not trust \(user): \(message)"
+        case .trust(let user, _): text = "could not trust \(user): \(message)"
         case .room(let request):
             text = "\(request.room): \(message)"
             conversation = request.room

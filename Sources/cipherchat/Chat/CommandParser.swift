@@ -12,8 +12,9 @@ enum UserCommand: Equatable, Sendable {
     case who
     /// `/verify USER NUMBER`: the safety number, digits only.
     case verify(String, safetyNumber: String)
-    /// `/trust USER`: accept USER's changed identity.
-    case trust(String)
+    /// `/trust USER NUMBER`: accept USER's changed identity, confirmed by its safety number or
+    /// fingerprint.
+    case trust(String, confirmation: String)
     /// `/join #ROOM`: switch to the room's conversation.
     case join(String)
     /// `/create #ROOM`: create a room and switch to it.
@@ -45,7 +46,7 @@ enum CommandParser {
         "/query USER          switch to the conversation with USER",
         "/who                 list contacts, their fingerprints and whether they are verified",
         "/verify USER NUMBER  compare USER's safety number (spaces allowed) and mark them verified",
-        "/trust USER          accept USER's changed identity (they become unverified)",
+        "/trust USER NUMBER   accept USER's changed identity, its safety number or fingerprint checked",
         "/join #ROOM          switch to a room you are a member of",
         "/create #ROOM        create a room, with you as its admin, and switch to it",
         "/invite [#ROOM] USER add USER to the room (admins only)",
@@ -84,7 +85,10 @@ enum CommandParser {
             }
             return .success(.verify(user, safetyNumber: digits))
         case "trust":
-            return singleUser(arguments, usage: "/trust USER").map { .trust($0) }
+            let (user, confirmation) = splitFirstWord(arguments)
+            let typed = confirmation.filter { !$0.isWhitespace }
+            guard !user.isEmpty, !typed.isEmpty else { return usage("/trust USER NUMBER-OR-FINGERPRINT") }
+            return .success(.trust(user, confirmation: typed))
         case "join":
             return singleRoom(arguments, usage: "/join #ROOM").map { .join($0) }
         case "create":

@@ -122,7 +122,11 @@ struct ChatClientBackend: ChatBackend {
         return SentFile(name: sent.name, size: sent.size, id: sent.id)
     }
 
-    func trust(_ username: String) async throws {
-        guard try await client.trust(username) else { throw CommandFailure.failure("\(username) has no changed identity to accept") }
+    func trust(_ username: String, confirming confirmation: String) async throws {
+        switch try await client.trust(username, confirming: confirmation) {
+        case .accepted: return
+        case .noChange: throw CommandFailure.failure("\(username) has no changed identity to accept")
+        case .mismatch: throw CommandFailure.mismatch("not the safety number or fingerprint of \(username)'s new identity")
+        }
     }
 }

@@ -23,9 +23,15 @@ struct FingerprintCommand: AsyncParsableCommand {
             }
             try await client.start(receiving: false)
             let (number, fingerprint) = try await client.safetyNumber(with: user)
+            let pending = try await client.pendingSafetyNumber(with: user)
             await client.stop()
             print("\(user): \(fingerprint.displayString)")
             print("safety number: \(number)")
+            if let (pendingNumber, pendingFingerprint) = pending {
+                print("\(user) CHANGED identity, not accepted: \(pendingFingerprint.displayString)")
+                print("safety number of the new identity: \(pendingNumber)")
+                print("check it with \(user), then: cipherchat trust \(user) NUMBER")
+            }
         }
     }
 }
@@ -60,14 +66,22 @@ struct VerifyCommand: AsyncParsableCommand {
 struct TrustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
-        abstract: "Accept USER's changed identity (after checking it with them).",
-        discussion: "The new identity is pinned unverified; messages held back because of the change are shown."
+        abstract: "Accept USER's changed identity once you have checked it with them.",
+        discussion: """
+            CONFIRMATION is the new safety number ('cipherchat fingerprint USER' shows it) or the new \
+            fingerprint, spaces allowed: only the identity you checked is accepted, and nothing is \
+            if it changed again meanwhile (exit 5). The new identity is pinned unverified; messages \
+            held back because of the change are shown.
+            """
     )
 
     @OptionGroup var options: ClientOptions
 
     @Argument(help: "The user whose new identity to accept.")
     var user: String
+
+    @Argument(parsing: .remaining, help: "The new identity's safety number or fingerprint, as you checked it.")
+    var confirmation: [String]
 
     func run() async throws {
         try await runReportingFailures {
@@ -77,8 +91,14 @@ struct TrustCommand: AsyncParsableCommand {
                     if case .message(let record) = event { print(MessageFormat.line(record)) }
                 }
             }
-            guard try await client.trust(user) else {
-                throw CommandFailure.failure("\(user) has no changed identity to accept")
+            guard !confirmation.isEmpty else {
+                throw CommandFailure.usage("give the new safety number or fingerprint you checked: cipherchat trust \(user) NUMBER")
+            }
+            switch try await client.trust(user, confirming: confirmation.joined()) {
+            case .accepted: break
+            case .noChange: throw CommandFailure.failure("\(user) has no changed identity to accept")
+            case .mismatch:
+                throw CommandFailure.mismatch("that is not the safety number or fingerprint of \(user)'s new identity: nothing accepted")
             }
             await client.stop()
             printer.cancel()

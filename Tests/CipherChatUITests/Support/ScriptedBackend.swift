@@ -69,7 +69,7 @@ final class ScriptedBackend: ChatBackend {
 
     func verify(_ user: String, safetyNumber: String) async throws -> Bool { safetyNumber == "12345" }
 
-    func trust(_ user: String) async throws {}
+    func trust(_ user: String, confirming confirmation: String) async throws {}
 
     /// Records `file TO PATH` in the outbox and reports the file by its size on disk.
     func sendFile(to user: String, path: String) async throws -> SentFile {
