@@ -23,6 +23,15 @@ extension ChatClient {
         }
     }
 
+    /// Whether `fingerprint` is the identity the user verified for `username`. A room message's
+    /// ✓ rests on this, not on the contact's flag alone: the room's statements name the key its
+    /// sender holds, and a member admitted under another key before this contact was pinned is
+    /// not the person the user verified.
+    func isVerified(_ username: String, fingerprint: Fingerprint) throws -> Bool {
+        guard let known = try contact(username), known.verified else { return false }
+        return try pinnedIdentity(of: known).fingerprint == fingerprint
+    }
+
     /// Fetches `username`'s bundle from the relay and checks it against the pinned identity,
     /// pinning it on first use. Throws `identityChanged` (recording the new identity) on a change.
     func fetchBundle(_ username: String) async throws -> PrekeyBundle {

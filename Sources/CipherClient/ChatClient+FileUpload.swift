@@ -92,7 +92,7 @@ extension ChatClient {
         }
         let encryptor = FileEncryptor(random: random, chunkSize: Self.fileChunkSize)
         let upload = PendingUpload(
-            blobID: Hex.encode(random.bytes(FileOffer.blobIDSize)), key: encryptor.withFileKey { Hex.encode($0) },
+            blobID: Hex.encode(random.bytes(FileOffer.blobIDSize)), key: encryptor.withFileKey { SecretBytes(Array($0)) },
             path: path, size: snapshot.size, modified: snapshot.modified, inode: snapshot.inode,
             recipients: recipients, room: room, chunkSize: Self.fileChunkSize
         )
@@ -106,7 +106,8 @@ extension ChatClient {
     /// gives the same chunks) and uploads the chunks it lacks, then finishes the blob. Off the
     /// actor: messages keep arriving while a large file is read and encrypted.
     private nonisolated func uploadOnce(_ upload: PendingUpload) async throws -> FileManifest {
-        guard let key = Hex.decode(upload.key), let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
+        let key = upload.key.withBytes { $0 }
+        guard let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
         let link = try await currentLink()
         let chunkCount = upload.size == 0 ? 1 : (upload.size + UInt64(upload.chunkSize) - 1) / UInt64(upload.chunkSize)
         var start = WireBlobUploadStart()

@@ -61,7 +61,7 @@ extension ChatClient {
         let replayScope = "room-replay/\(name)"
         guard try !store.wasReceived(payload.messageID, in: replayScope) else { return nil }
         changes.recordReceived(payload.messageID, in: replayScope)
-        let verified = try contact(member.username)?.verified ?? false
+        let verified = try isVerified(member.username, fingerprint: member.fingerprint)
         if payload.kind == .fileOffer {
             // An offer for a file sent to the room: stored like one sent to this user alone.
             guard let record = try fileOfferRecord(payload, from: member.username, room: room, verified: verified, into: &changes) else {

@@ -16,8 +16,8 @@ public struct ReceivedFile: Codable, Sendable, Hashable {
     public let receivedAtMilliseconds: UInt64
     /// Where `file get` last wrote it, once whole and checked.
     public var savedTo: String?
-    /// The `FileOffer` encoding, hex: holds the file key.
-    let offer: String
+    /// The `FileOffer` encoding: holds the file key.
+    let offer: SecretBytes
 
     init(offer: FileOffer, from sender: String, receivedAtMilliseconds: UInt64) {
         id = Hex.encode(offer.blobID)
@@ -27,12 +27,11 @@ public struct ReceivedFile: Codable, Sendable, Hashable {
         size = offer.manifest.size
         sha256 = Hex.encode(offer.manifest.sha256)
         self.receivedAtMilliseconds = receivedAtMilliseconds
-        self.offer = Hex.encode(offer.serialized)
+        self.offer = SecretBytes(offer.serialized)
     }
 
     func fileOffer() throws -> FileOffer {
-        guard let bytes = Hex.decode(offer) else { throw ClientError.storeCorrupted }
-        return try FileOffer(serialized: bytes)
+        try offer.withBytes { try FileOffer(serialized: $0) }
     }
 }
 
@@ -40,8 +39,8 @@ public struct ReceivedFile: Codable, Sendable, Hashable {
 /// in the outbox, so that sending the same file again resumes it under the same key.
 struct PendingUpload: Codable, Sendable, Hashable {
     let blobID: String
-    /// The file key, hex.
-    let key: String
+    /// The file key.
+    let key: SecretBytes
     let path: String
     let size: UInt64
     /// The file's modification time and inode when the upload began: resuming a changed file

@@ -5,33 +5,33 @@ import Foundation
 /// How the client stores its own prekeys' private halves (sealed items).
 struct StoredSignedPrekey: Codable {
     var wire: String
-    var privateKey: String
+    var privateKey: SecretBytes
 
     init(_ pair: SignedPrekeyPair) {
         wire = Hex.encode(pair.publicPrekey.wire.encodedBytes)
-        privateKey = Hex.encode(pair.privateKeyBytes)
+        privateKey = SecretBytes(pair.privateKeyBytes)
     }
 
     func pair(owner: PublicIdentity) throws -> SignedPrekeyPair {
-        guard let wireBytes = Hex.decode(wire), let key = Hex.decode(privateKey) else { throw ClientError.storeCorrupted }
+        guard let wireBytes = Hex.decode(wire) else { throw ClientError.storeCorrupted }
         let prekey = try SignedPrekey(wire: WireSignedPrekey(serializedBytes: wireBytes), owner: owner)
-        return try SignedPrekeyPair(publicPrekey: prekey, privateKeyBytes: key)
+        return try privateKey.withBytes { try SignedPrekeyPair(publicPrekey: prekey, privateKeyBytes: $0) }
     }
 }
 
 struct StoredPostQuantumPrekey: Codable {
     var wire: String
-    var seed: String
+    var seed: SecretBytes
 
     init(_ pair: PostQuantumPrekeyPair) {
         wire = Hex.encode(pair.publicPrekey.wire.encodedBytes)
-        seed = Hex.encode(pair.seed)
+        seed = SecretBytes(pair.seed)
     }
 
     func pair(owner: PublicIdentity) throws -> PostQuantumPrekeyPair {
-        guard let wireBytes = Hex.decode(wire), let seedBytes = Hex.decode(seed) else { throw ClientError.storeCorrupted }
+        guard let wireBytes = Hex.decode(wire) else { throw ClientError.storeCorrupted }
         let prekey = try PostQuantumPrekey(wire: WirePostQuantumPrekey(serializedBytes: wireBytes), owner: owner)
-        return try PostQuantumPrekeyPair(publicPrekey: prekey, seed: seedBytes)
+        return try seed.withBytes { try PostQuantumPrekeyPair(publicPrekey: prekey, seed: $0) }
     }
 }
 
