@@ -136,10 +136,9 @@ extension ChatClient {
     public func trust(_ username: String, confirming confirmation: String) async throws -> TrustOutcome {
         guard var known = try contact(username), let pending = known.pendingIdentity,
               let (number, fingerprint) = try pendingSafetyNumber(with: username) else { return .noChange }
-        let typed = confirmation.filter { !$0.isWhitespace }.lowercased()
-        let fingerprintHex = Hex.encode(fingerprint.bytes)
-        let matchesFingerprint = typed.utf8.count == fingerprintHex.utf8.count && constantTimeEquals(Array(typed.utf8), Array(fingerprintHex.utf8))
-        guard number.matches(typed) || matchesFingerprint else { return .mismatch }
+        let typed = confirmation.filter { !$0.isWhitespace }
+        let typedFingerprint = Hex.decode(typed).flatMap(Fingerprint.init(bytes:))
+        guard number.matches(typed) || typedFingerprint == fingerprint else { return .mismatch }
         known.identity = pending
         known.pendingIdentity = nil
         known.verified = false

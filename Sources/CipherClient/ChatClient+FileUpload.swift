@@ -67,12 +67,7 @@ extension ChatClient {
     /// Sends an offer to one user over the pairwise session, through the outbox.
     func sendFileOffer(_ offer: FileOffer, to recipient: String) async throws {
         let payload = Payload(kind: .fileOffer, content: offer.serialized, sentAtMilliseconds: Self.nowMilliseconds, random: random)
-        let (entry, _) = try await sealForSending(payload, to: recipient) { contact in
-            ChatRecord(
-                id: Hex.encode(payload.messageID), from: self.username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
-                receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: contact.verified
-            )
-        }
+        let (entry, _) = try await sealForSending(payload, to: recipient, kind: "file", text: Self.fileLine(offer))
         try await deliver(entry)
     }
 

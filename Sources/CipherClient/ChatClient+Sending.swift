@@ -11,12 +11,7 @@ extension ChatClient {
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
         try store.forgetItemsIfChangedElsewhere()
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
-        let (entry, record) = try await sealForSending(payload, to: recipient) { contact in
-            ChatRecord(
-                id: Hex.encode(payload.messageID), from: self.username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
-                receivedAtMilliseconds: payload.sentAtMilliseconds, kind: "text", text: text, verified: contact.verified
-            )
-        }
+        let (entry, record) = try await sealForSending(payload, to: recipient, kind: "text", text: text)
         try await deliver(entry)
         return record
     }

@@ -8,29 +8,32 @@ import Foundation
 /// read, and whatever another task committed meanwhile is what the encryption starts from.
 extension ChatClient {
     /// Encrypts `payload` for `recipient` and commits, in one transaction, the session's next
-    /// state, the outbox entry carrying the envelope and the history record `record` makes from
-    /// the contact. A session is started from a fetched bundle when there is none.
+    /// state, the outbox entry carrying the envelope and the history record (`kind` and `text`
+    /// as shown). A session is started from a fetched bundle when there is none.
     func sealForSending(
-        _ payload: Payload, to recipient: String, record: (Contact) throws -> ChatRecord
+        _ payload: Payload, to recipient: String, kind: String, text: String
     ) async throws -> (entry: OutboxEntry, record: ChatRecord) {
-        if let sealed = try sealNow(payload, to: recipient, bundle: nil, record: record) { return sealed }
-        let bundle = try await fetchCheckedBundle(recipient).bundle
-        guard let sealed = try sealNow(payload, to: recipient, bundle: bundle, record: record) else {
-            throw ClientError.storeCorrupted
-        }
-        return sealed
+        // Without a session there is one await, the fetch; with one there is none before the
+        // state is read, so `sealNow` always finds one or the other.
+        let bundle = try hasSessionToSendOn(recipient) ? nil : try await fetchCheckedBundle(recipient).bundle
+        return try sealNow(payload, to: recipient, bundle: bundle, kind: kind, text: text)
     }
 
-    /// The synchronous half of `sealForSending`: nil when a bundle is needed and none was given.
+    /// The synchronous half of `sealForSending`.
     private func sealNow(
-        _ payload: Payload, to recipient: String, bundle: PrekeyBundle?, record: (Contact) throws -> ChatRecord
-    ) throws -> (entry: OutboxEntry, record: ChatRecord)? {
-        guard var (session, contact) = try sendingSession(to: recipient, bundle: bundle) else { return nil }
+        _ payload: Payload, to recipient: String, bundle: PrekeyBundle?, kind: String, text: String
+    ) throws -> (entry: OutboxEntry, record: ChatRecord) {
+        guard var (session, contact) = try sendingSession(to: recipient, bundle: bundle) else {
+            throw ClientError.storeCorrupted
+        }
         let envelope = try session.encrypt(payload)
         let entry = OutboxEntry(
             clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
         )
-        let history = try record(contact)
+        let history = ChatRecord(
+            id: Hex.encode(payload.messageID), from: username, to: recipient, sentAtMilliseconds: payload.sentAtMilliseconds,
+            receivedAtMilliseconds: payload.sentAtMilliseconds, kind: kind, text: text, verified: contact.verified
+        )
         var changes = StoreChanges()
         changes.put("session", recipient, session.serializedState())
         changes.outboxAdds.append(entry)
@@ -43,7 +46,7 @@ extension ChatClient {
     /// identity is settled, else one started from `bundle`; nil when that needs a bundle and
     /// none was given. The caller encrypts and commits before any suspension point.
     func sendingSession(to recipient: String, bundle: PrekeyBundle?) throws -> (Session, Contact)? {
-        if let known = try contact(recipient), known.pendingIdentity == nil, let state = try store.item("session", recipient) {
+        if try hasSessionToSendOn(recipient), let known = try contact(recipient), let state = try store.item("session", recipient) {
             try checkPolicy(known)
             return (try Session(serializedState: state), known)
         }
@@ -57,16 +60,19 @@ extension ChatClient {
         return (session, known)
     }
 
+    /// Whether a current session with `recipient` can be sent on: one exists and the contact's
+    /// identity has not changed since.
+    private func hasSessionToSendOn(_ recipient: String) throws -> Bool {
+        guard let known = try contact(recipient), known.pendingIdentity == nil else { return false }
+        return try store.item("session", recipient) != nil
+    }
+
     /// Bundles for those of `recipients` that have no session to send on yet, fetched before any
     /// session is read. A recipient whose fetch fails is left out, with a warning naming `purpose`.
     func bundlesForNewSessions(_ recipients: [String], purpose: String) async -> [String: PrekeyBundle] {
         var bundles: [String: PrekeyBundle] = [:]
         for recipient in recipients {
-            do {
-                if try sendingSession(to: recipient, bundle: nil) != nil { continue }
-            } catch {
-                continue  // refused by the identity or policy check: reported when sealing
-            }
+            if (try? hasSessionToSendOn(recipient)) != false { continue }  // an unreadable store is reported when sealing
             do {
                 bundles[recipient] = try await fetchCheckedBundle(recipient).bundle
             } catch {
