@@ -61,8 +61,7 @@ extension ChatClient {
         defer { roomLock.release() }
         let sender = delivery.sender
         do {
-            try store.forgetItemsIfChangedElsewhere()
-            if let record = try decrypt(delivery) {
+                if let record = try decrypt(delivery) {
                 eventSink.yield(.message(record))
             }
             return true

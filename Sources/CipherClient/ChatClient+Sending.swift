@@ -9,7 +9,6 @@ extension ChatClient {
     public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
         guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
         guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
-        try store.forgetItemsIfChangedElsewhere()
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         let (entry, record) = try await sealForSending(payload, to: recipient, kind: "text", text: text)
         try await deliver(entry)

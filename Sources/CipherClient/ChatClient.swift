@@ -64,13 +64,14 @@ public actor ChatClient {
     public static func create(
         home: String, passphrase: String, endpoint: ServerEndpoint, username: String, trust: RelayTLS.ServerTrust,
         keySize: PrivateIdentity.KeySize = .bits2048, kdf: PassphraseKDF = .defaultScrypt,
-        logger: Logger = Logger(label: "cipherchat.client")
+        logger: Logger = Logger(label: "cipherchat.client"), command: String = "cipherchat init"
     ) async throws -> ChatClient {
         guard Username.isValid(username) else { throw ClientError.invalidUsername(username) }
+        let ownership = try HomeOwnership.acquire(home: home, command: command)
         // Check the relay is reachable and trusted before anything is written.
         let probe = try await connectLink(endpoint: endpoint, trust: trust)
         let identity = try PrivateIdentity.generate(keySize: keySize)
-        let store = try ClientStore.create(home: home, passphrase: passphrase, settings: [
+        let store = try ClientStore.create(ownership: ownership, passphrase: passphrase, settings: [
             "username": username,
             "server": endpoint.description,
             "trust": trust.settingValue,
@@ -95,9 +96,15 @@ public actor ChatClient {
         return client
     }
 
-    /// Opens the identity in `home`.
-    public static func open(home: String, passphrase: String, logger: Logger = Logger(label: "cipherchat.client")) throws -> ChatClient {
-        let store = try ClientStore.open(home: home, passphrase: passphrase)
+    /// Opens the identity in `home`, as its owner: waits up to `ownerWait` seconds for another
+    /// process that owns the home to let go (HomeOwnership), and holds the home until this
+    /// client is released. `command` names this process to others that find the home owned.
+    public static func open(
+        home: String, passphrase: String, logger: Logger = Logger(label: "cipherchat.client"),
+        command: String = "cipherchat", ownerWait: Double = 0
+    ) throws -> ChatClient {
+        let ownership = try HomeOwnership.acquire(home: home, command: command, wait: ownerWait)
+        let store = try ClientStore.open(ownership: ownership, passphrase: passphrase)
         guard let username = try store.setting("username"), let server = try store.setting("server"),
               let trustValue = try store.setting("trust"), let trust = RelayTLS.ServerTrust(settingValue: trustValue),
               let identityBytes = try store.item("identity", "self") else {
@@ -107,6 +114,13 @@ public actor ChatClient {
             store: store, identity: try PrivateIdentity(serialized: identityBytes), username: username,
             endpoint: try ServerEndpoint(server), trust: trust, logger: logger
         )
+    }
+
+    /// Stops, closes the store and lets go of the home, so that another process (or another
+    /// `ChatClient` of this one) can own it. This client cannot be used afterwards.
+    public func close() async {
+        await stop()
+        store.close()
     }
 
     public nonisolated var fingerprint: Fingerprint { identity.publicIdentity.fingerprint }

@@ -13,6 +13,9 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
     case messageTooLong(Int)
     case relay(RelayError)
     case serverCertificateChanged
+    /// Another process owns the home (HomeOwnership) and did not let go in time.
+    case homeOwned(String, holder: String)
+    case homeUnusable(String, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +37,9 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
         case .invalidServerAddress(let address): "'\(address)' is not HOST:PORT"
         case .messageTooLong(let limit): "a message is limited to \(limit) bytes"
         case .relay(let error): "the relay refused: \(error)"
+        case .homeOwned(let home, let holder):
+            "\(home) is in use by \(holder), which does not answer on its local socket: wait for it to finish, or stop it"
+        case .homeUnusable(let home, let reason): "cannot use the home \(home): \(reason)"
         case .serverCertificateChanged:
             "the relay's certificate does not match the pinned fingerprint: refusing to connect (see 'cipherchat init --server-fingerprint')"
         }

@@ -1,5 +1,8 @@
 import CipherCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import Synchronization
 
@@ -11,11 +14,16 @@ import Synchronization
 final class ClientStore: Sendable {
     let database: DatabaseQueue
     let storageKey: StorageKey
+    /// This process's exclusive hold on the home: no store is opened without it, and it is
+    /// released only when the store is.
+    let ownership: HomeOwnership
+    /// Set by `close`: every write is refused afterwards.
+    private let released = Mutex(false)
     private let random = SystemRandomSource()
     /// Items already read or written, unsealed: a message would otherwise read and unseal
     /// its session, contact and windows from the file each time. Every write goes through
-    /// `commit`, which updates it; writes by another process are noticed by
-    /// `forgetItemsIfChangedElsewhere`.
+    /// `commit`, which updates it, and no other process writes the file while this one owns
+    /// the home (HomeOwnership), so the cache cannot go stale.
     private let itemCache = Mutex(ItemCache())
     /// Which commits are known to be on disk. A durable commit syncs the write-ahead log,
     /// which holds every earlier commit too. Updated inside the database queue's serialized
@@ -35,9 +43,6 @@ final class ClientStore: Sendable {
     private struct ItemCache {
         /// A value of nil records that the item is absent.
         var items: [ItemKey: [UInt8]?] = [:]
-        /// SQLite's `data_version` when the cache was last checked: it changes when another
-        /// connection commits.
-        var dataVersion: Int?
     }
 
     static let fileName = "client.db"
@@ -71,11 +76,11 @@ final class ClientStore: Sendable {
         return migrator
     }
 
-    /// Creates a new store; fails if one exists in `home`.
-    static func create(home: String, passphrase: String, settings: [String: String], kdf: PassphraseKDF) throws -> ClientStore {
+    /// Creates a new store in the home `ownership` holds; fails if one exists there.
+    static func create(ownership: HomeOwnership, passphrase: String, settings: [String: String], kdf: PassphraseKDF) throws -> ClientStore {
+        let home = ownership.home
         let path = (home as NSString).appendingPathComponent(fileName)
         guard !FileManager.default.fileExists(atPath: path) else { throw ClientError.alreadyInitialized(home) }
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let random = SystemRandomSource()
         let key = StorageKey.generate(random: random)
         let sealedKey = try SealedContainer.seal(key.bytes, passphrase: passphrase, context: StorageKey.containerContext, kdf: kdf, random: random)
@@ -84,12 +89,12 @@ final class ClientStore: Sendable {
             for (name, value) in settings { try setSetting(db, name, value) }
             try setSetting(db, "storage_key", Hex.encode(sealedKey))
         }
-        _ = try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        return ClientStore(database: database, storageKey: key)
+        return ClientStore(database: database, storageKey: key, ownership: ownership)
     }
 
-    /// Opens the store in `home`; the passphrase unseals the storage key.
-    static func open(home: String, passphrase: String) throws -> ClientStore {
+    /// Opens the store in the home `ownership` holds; the passphrase unseals the storage key.
+    static func open(ownership: HomeOwnership, passphrase: String) throws -> ClientStore {
+        let home = ownership.home
         let path = (home as NSString).appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: path) else { throw ClientError.notInitialized(home) }
         let database = try openDatabase(path: path)
@@ -98,12 +103,18 @@ final class ClientStore: Sendable {
             throw ClientError.storeCorrupted
         }
         let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: StorageKey.containerContext)
-        let store = ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes))
+        let store = ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes), ownership: ownership)
         try store.moveReplayWindowsToReceivedIDs()
         return store
     }
 
     private static func openDatabase(path: String) throws -> DatabaseQueue {
+        // Owner-only before SQLite opens it: SQLite gives the write-ahead log and shared-memory
+        // files the database's mode, and a store made by an older version is tightened here.
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw ClientError.homeUnusable((path as NSString).deletingLastPathComponent, reason: "cannot open \(fileName)") }
+        Glibc.close(descriptor)
+        for suffix in ["", "-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         let database = try DatabaseQueue(path: path, configuration: configuration)
@@ -115,9 +126,27 @@ final class ClientStore: Sendable {
         return database
     }
 
-    private init(database: DatabaseQueue, storageKey: StorageKey) {
+    private init(database: DatabaseQueue, storageKey: StorageKey, ownership: HomeOwnership) {
         self.database = database
         self.storageKey = storageKey
+        self.ownership = ownership
+    }
+
+    /// Lets go of the home. The flag is set inside a write, which waits for a write under way
+    /// and is seen by every later one (`ownedWrite`): no write reaches the file once another
+    /// process may own it. The connection itself stays open until the store is released, as
+    /// GRDB allows no use of a closed one, and a late read is harmless.
+    func close() {
+        try? database.writeWithoutTransaction { _ in released.withLock { $0 = true } }
+        ownership.release()
+    }
+
+    /// A write, refused once the store was closed.
+    private func ownedWrite<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in
+            guard !released.withLock({ $0 }) else { throw ClientError.homeUnusable(ownership.home, reason: "this client was closed") }
+            return try body(db)
+        }
     }
 
     // MARK: Settings (not secret)
@@ -127,7 +156,7 @@ final class ClientStore: Sendable {
     }
 
     func setSetting(_ name: String, _ value: String) throws {
-        try database.write { db in try Self.setSetting(db, name, value) }
+        try ownedWrite { db in try db.inTransaction { try Self.setSetting(db, name, value); return .commit } }
     }
 
     private static func setSetting(_ db: Database, _ name: String, _ value: String) throws {
@@ -145,18 +174,6 @@ final class ClientStore: Sendable {
         }.map { sealed in try storageKey.open(Array(sealed), context: "\(kind)/\(name)") }
         itemCache.withLock { $0.items[key] = .some(value) }
         return value
-    }
-
-    /// Empties the item cache if another process committed to the file since the last check
-    /// (a `cipherchat verify` in another terminal while `chat` runs, say). One cheap query.
-    func forgetItemsIfChangedElsewhere() throws {
-        let version = try database.read { db in try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) }
-        itemCache.withLock { cache in
-            if cache.dataVersion != version {
-                cache.items.removeAll()
-                cache.dataVersion = version
-            }
-        }
     }
 
     /// The names of the items of `kind`, without unsealing them.
@@ -192,7 +209,7 @@ final class ClientStore: Sendable {
             (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
         }
         let receivedTags = changes.received.map { (scope: $0.scope, tag: receivedTag($0.id, scope: $0.scope)) }
-        try database.writeWithoutTransaction { db in
+        try ownedWrite { db in
             if !durable { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
             defer { if !durable { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
             try db.inTransaction {
@@ -218,7 +235,7 @@ final class ClientStore: Sendable {
     /// them all. Nothing to do when a durable commit came after the last one that was not.
     func syncToDisk() throws {
         guard hasUnsyncedCommits else { return }
-        let covered = try database.write { db in
+        let covered = try ownedWrite { db in
             try Self.setSetting(db, "last_sync", String(Int64(Date().timeIntervalSince1970 * 1000)))
             return syncProgress.withLock { $0.lastCommit }
         }

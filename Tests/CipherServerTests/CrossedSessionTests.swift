@@ -25,8 +25,8 @@ struct CrossedSessionTests {
         try await bob.start(receiving: false)
         try await alice.send("alice first", to: "bob")
         try await bob.send("bob first", to: "alice")
-        await alice.stop()
-        await bob.stop()
+        await alice.close()
+        await bob.close()
 
         var clients: [ChatClient] = []
         var collectors: [EventCollector] = []

@@ -24,10 +24,10 @@ struct ReceivedIDTests {
         #expect(await firstEvents.wait { await $0.texts == ["first"] })
         let firstRecord = try #require(await firstEvents.messages.first)
         let messageID = try #require(Hex.decode(firstRecord.id))
-        await bob.stop()
+        await bob.close()
 
         // The store as an earlier version left it: the ids in sealed windows, no rows.
-        let legacy = try ClientStore.open(home: bobHome, passphrase: "test passphrase")
+        let legacy = try ClientStore.open(ownership: HomeOwnership.acquire(home: bobHome, command: "test"), passphrase: "test passphrase")
         var seen = ReplayWindow()
         seen.insert(original.clientMessageID)
         var replay = ReplayWindow()
@@ -37,6 +37,7 @@ struct ReceivedIDTests {
         changes.put("replay", "alice", replay.serialized())
         try legacy.commit(changes)
         try await legacy.database.write { db in try db.execute(sql: "DELETE FROM received_id") }
+        legacy.close()
 
         // The relay replays the envelope, under its own id and under a new one.
         for clientMessageID in [original.clientMessageID, [UInt8](repeating: 7, count: 16)] {
@@ -59,13 +60,13 @@ struct ReceivedIDTests {
         // windows both would reach the ratchet: two warnings.
         #expect(await events.warnings.count == 1)
 
-        let moved = try ClientStore.open(home: bobHome, passphrase: "test passphrase")
+        await reopened.close()
+        let moved = try ClientStore.open(ownership: HomeOwnership.acquire(home: bobHome, command: "test"), passphrase: "test passphrase")
         #expect(try moved.items("seen").isEmpty)
         #expect(try moved.items("replay").isEmpty)
         #expect(try moved.wasReceived(original.clientMessageID, in: "seen/alice"))
         #expect(try moved.wasReceived(messageID, in: "replay/alice"))
         await alice.stop()
-        await reopened.stop()
         await relay.stop()
     }
 
@@ -74,7 +75,7 @@ struct ReceivedIDTests {
         let home = TestRelay.temporaryHome()
         defer { try? FileManager.default.removeItem(atPath: home) }
         let store = try ClientStore.create(
-            home: home, passphrase: "p", settings: [:], kdf: .scrypt(logN: 10, r: 8, p: 1)
+            ownership: HomeOwnership.acquire(home: home, command: "test"), passphrase: "p", settings: [:], kdf: .scrypt(logN: 10, r: 8, p: 1)
         )
         let random = SeededRandomSource(seed: "received ids")
         var ids: [[UInt8]] = []

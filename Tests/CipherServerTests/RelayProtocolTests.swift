@@ -356,8 +356,8 @@ struct RelayLimitTests {
 
 @Suite("Trust policy", .serialized)
 struct TrustPolicyTests {
-    @Test("a contact verified by another process sharing the home shows as verified in a running client")
-    func verifiedElsewhere() async throws {
+    @Test("a second client cannot open a home another owns; a contact verified through the owner shows as verified at once")
+    func verifiedThroughOwner() async throws {
         let relay = try await TestRelay.start()
         let home = TestRelay.temporaryHome()
         let alice = try await relay.makeUser("alice", home: home)
@@ -370,10 +370,15 @@ struct TrustPolicyTests {
         #expect(await events.wait { await $0.messages.count == 1 })
         #expect(await events.messages.first?.verified == false)
 
-        // What `cipherchat verify` does in another terminal while this client runs.
-        let elsewhere = try ChatClient.open(home: home, passphrase: "test passphrase")
-        let (number, _) = try await elsewhere.safetyNumber(with: "bob")
-        #expect(try await elsewhere.verify("bob", safetyNumber: number.description))
+        // No second client can open the home while this one owns it: `cipherchat verify` in
+        // another terminal goes through the owner's local API, which verifies on this client.
+        #expect {
+            _ = try ChatClient.open(home: home, passphrase: "test passphrase")
+        } throws: { error in
+            if case ClientError.homeOwned = error { true } else { false }
+        }
+        let (number, _) = try await alice.safetyNumber(with: "bob")
+        #expect(try await alice.verify("bob", safetyNumber: number.description))
 
         try await bob.send("second", to: "alice")
         #expect(await events.wait { await $0.messages.count == 2 })

@@ -160,7 +160,7 @@ struct RoomTests {
         try await party["alice"].createRoom("#team")
         try await party["alice"].invite("bob", to: "#team")
         #expect(await party.events["alice"]!.wait { _ in (try? await party["alice"].members(of: "#team").usernames) == ["alice", "bob"] })
-        await party["bob"].stop()
+        await party["bob"].close()
         for index in 0..<5 { try await party["alice"].sendToRoom("#team", text: "while away \(index)") }
         let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
         let events = EventCollector()
@@ -201,7 +201,7 @@ struct RoomTests {
             try await ticket.durable()
         }
         // Bob reconnects to pick them up.
-        await party["bob"].stop()
+        await party["bob"].close()
         let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
         let events = EventCollector()
         await events.follow(bob)
@@ -270,7 +270,7 @@ struct RoomTests {
         var events: [String: EventCollector] = [:]
         var clients: [String: ChatClient] = [:]
         for name in ["alice", "bob"] {
-            await party[name].stop()
+            await party[name].close()
             let client = try ChatClient.open(home: party.homes[name]!, passphrase: "test passphrase")
             let collector = EventCollector()
             await collector.follow(client)
@@ -297,7 +297,7 @@ struct RoomTests {
         try await party["alice"].createRoom("#team")
         try await party["alice"].invite("bob", to: "#team")
         #expect(await party.events["bob"]!.wait { await $0.messages.contains { $0.membership?.member == "bob" } })
-        await party["bob"].stop()
+        await party["bob"].close()
 
         let random = SeededRandomSource(seed: "hostile room deliveries")
         var otherRoom = WireRoomEnvelope()

@@ -29,7 +29,7 @@ struct SendingAtomicityTests {
         try await alice.invite("bob", to: "#team")
         try await alice.invite("carol", to: "#team")
         try await alice.grantAdmin("bob", in: "#team")
-        await alice.stop()
+        await alice.close()
         for name in newcomers { try await bob.invite(name, to: "#team") }
         // A removal makes alice replace her chain and hand it to every remaining member.
         try await bob.remove("carol", from: "#team")

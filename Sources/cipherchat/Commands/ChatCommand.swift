@@ -23,11 +23,25 @@ struct ChatCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             // A log line would tear the full-screen interface: none unless asked for.
-            let client = try options.openClient(logLevel: .critical)
-            let backend = ChatClientBackend(client: client)
-            try await client.start()
-            try await runChat(backend: backend, initialConversation: with)
+            let client = try options.openClient(logLevel: .critical, command: "cipherchat chat")
+            // The chat owns the home while it runs, so it serves the local API: `cipherchat
+            // send` from another terminal goes through it and its message shows here.
+            let apiEvents = LocalAPIEvents()
+            let backend = ChatClientBackend(client: client, apiEvents: apiEvents)
+            let server = try await LocalAPIServer.start(
+                methods: LocalAPIMethods(client: client, events: apiEvents, onSent: { backend.showSent($0) }),
+                events: apiEvents, home: options.resolvedHome, logger: options.logger(fallback: .critical)
+            )
+            do {
+                try await client.start()
+                try await runChat(backend: backend, initialConversation: with)
+            } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
             await client.stop()
+            await apiEvents.finish()
         }
     }
 }
@@ -38,14 +52,18 @@ struct ChatClientBackend: ChatBackend {
     let events: AsyncStream<ChatEvent>
     private let sink: AsyncStream<ChatEvent>.Continuation
 
-    init(client: ChatClient) {
+    private let apiEvents: LocalAPIEvents?
+
+    init(client: ChatClient, apiEvents: LocalAPIEvents? = nil) {
         self.client = client
+        self.apiEvents = apiEvents
         let clientEvents = client.events
         let (stream, sink) = AsyncStream.makeStream(of: ChatEvent.self)
         events = stream
         self.sink = sink
         Task {
             for await event in clientEvents {
+                await apiEvents?.publish(event)
                 switch event {
                 case .message(let record) where record.kind == "membership":
                     sink.yield(.membership(room: record.room ?? record.to, text: record.text))
@@ -75,6 +93,12 @@ struct ChatClientBackend: ChatBackend {
         } else {
             record = try await client.send(text, to: username)
         }
+        await apiEvents?.publishSent(record)
+        showSent(record)
+    }
+
+    /// Shows a message the user sent, here or through the local API, in their own pane.
+    func showSent(_ record: ChatRecord) {
         sink.yield(.message(Self.message(record)))
     }
 

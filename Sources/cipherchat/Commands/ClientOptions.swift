@@ -17,6 +17,9 @@ struct ClientOptions: ParsableArguments {
     ))
     var logLevel: Logger.Level?
 
+    @Option(help: "When another process owns the home and does not answer on its socket yet, wait this many seconds for it.")
+    var ownerTimeout: Double = 10
+
     /// The client library's logger at the chosen level, or `fallback` when none was given.
     func logger(fallback: Logger.Level = .warning) -> Logger {
         var logger = Logger(label: "cipherchat.client")
@@ -49,9 +52,14 @@ struct ClientOptions: ParsableArguments {
         return first
     }
 
-    func openClient(logLevel fallback: Logger.Level = .warning) throws -> ChatClient {
+    /// Opens the home as its owner (HomeOwnership), waiting up to `--owner-timeout` seconds
+    /// (or `ownerWait`) for another owner to let go.
+    func openClient(logLevel fallback: Logger.Level = .warning, command: String, ownerWait: Double? = nil) throws -> ChatClient {
         do {
-            return try ChatClient.open(home: resolvedHome, passphrase: passphrase(), logger: logger(fallback: fallback))
+            return try ChatClient.open(
+                home: resolvedHome, passphrase: passphrase(), logger: logger(fallback: fallback),
+                command: command, ownerWait: ownerWait ?? ownerTimeout
+            )
         } catch let error as ClientError {
             throw CommandFailure.client(error)
         }

@@ -61,6 +61,9 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
     } catch let error as RelayError {
         printError("the relay refused: \(error)")
         throw ExitCode(1)
+    } catch let error as LocalAPIError {
+        printError(error.message)
+        throw ExitCode(error.exitCode)
     } catch let exit as ExitCode {
         throw exit
     } catch {

@@ -16,7 +16,7 @@ struct FingerprintCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat fingerprint")
             guard let user else {
                 print("\(client.username): \(await client.fingerprint.displayString)")
                 return
@@ -53,7 +53,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat verify")
             try await client.start(receiving: false)
             let matched = try await client.verify(user, safetyNumber: safetyNumber.joined())
             await client.stop()
@@ -85,7 +85,7 @@ struct TrustCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat trust")
             let printer = Task {
                 for await event in client.events {
                     if case .message(let record) = event { print(MessageFormat.line(record)) }

@@ -32,7 +32,7 @@ struct FileSendCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat file send")
             try await client.start(receiving: false)
             let sent = to.hasPrefix("#")
                 ? try await client.sendFile(at: path, toRoom: to)
@@ -61,7 +61,7 @@ struct FileListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat file list")
             for file in try await client.receivedFiles() {
                 print(json ? Self.json(file) : Self.line(file))
             }
@@ -104,7 +104,7 @@ struct FileGetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat file get")
             try await client.start(receiving: false)
             let file = try await client.downloadFile(id: id, to: out)
             print("saved \(file.name) (\(file.size) bytes) to \(file.savedTo ?? "?") sha256=\(file.sha256)")

@@ -89,7 +89,7 @@ struct WhoamiCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat whoami")
             print("user: \(client.username)")
             print("server: \(client.endpoint.description)")
             print("fingerprint: \(await client.fingerprint.displayString)")

@@ -1,12 +1,18 @@
 import ArgumentParser
 import CipherClient
+import CipherCore
 import Foundation
 
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
         abstract: "Send a message to a user or a room; exit 0 once the relay has stored it durably.",
-        discussion: "Exit 6 when TO's identity changed (see 'cipherchat trust') or the trust policy refuses an unverified contact."
+        discussion: """
+            The message is the words after TO, or standard input when there are none or the \
+            only one is '-'. When another process owns the home (a daemon, an open chat), the \
+            message goes through it and appears there. Exit 6 when TO's identity changed (see \
+            'cipherchat trust') or the trust policy refuses an unverified contact.
+            """
     )
 
     @OptionGroup var options: ClientOptions
@@ -14,27 +20,36 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: "The recipient's username, or a room (#name) you are a member of.")
     var to: String
 
-    @Argument(parsing: .remaining, help: "The message; several words are joined with spaces.")
-    var message: [String]
+    @Argument(parsing: .remaining, help: "The message; several words are joined with spaces; none or '-' reads standard input.")
+    var message: [String] = []
 
     @Option(help: "Give up after this many seconds without the relay's acknowledgement.")
     var timeout: Double = 30
 
+    /// Standard input is read up to one byte past the largest message, which is then refused.
+    static let maxInputBytes = Payload.maxContentSize + 1
+
     func run() async throws {
         try await runReportingFailures {
-            guard !message.isEmpty else { throw CommandFailure.usage("nothing to send") }
-            let client = try options.openClient()
-            try await client.start(receiving: false)
-            let text = message.joined(separator: " ")
+            let text = try messageText()
+            guard !text.isEmpty else { throw CommandFailure.usage("nothing to send") }
+            let access = try options.access(command: "cipherchat send")
+            if case .own(let client) = access { try await client.start(receiving: false) }
+            let recipient = to
             try await withDeadline(seconds: timeout) {
-                if to.first == "#" {
-                    try await client.sendToRoom(to, text: text)
-                } else {
-                    try await client.send(text, to: to)
-                }
+                _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
             }
-            await client.stop()
+            await access.finish()
         }
+    }
+
+    private func messageText() throws -> String {
+        guard message.isEmpty || message == ["-"] else { return message.joined(separator: " ") }
+        guard isatty(STDIN_FILENO) == 0 else { throw CommandFailure.usage("nothing to send: give the message, or pipe it in") }
+        let data = FileHandle.standardInput.readData(ofLength: Self.maxInputBytes)
+        guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure.usage("standard input is not UTF-8 text") }
+        // One trailing newline is the line's end (`echo hi |`), not part of the message.
+        return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
 }
 
@@ -63,7 +78,7 @@ struct RecvCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat recv")
             let events = client.events
             try await client.start()
             let progress = RecvProgress()
@@ -140,26 +155,6 @@ enum MessageFormat {
     }
 
     static func json(_ record: ChatRecord) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var object: [String: Any] = [
-            "id": record.id,
-            "from": record.from,
-            "to": record.to,
-            "sent_at": formatter.string(from: Date(timeIntervalSince1970: Double(record.sentAtMilliseconds) / 1000)),
-            "received_at": formatter.string(from: Date(timeIntervalSince1970: Double(record.receivedAtMilliseconds) / 1000)),
-            "kind": record.kind,
-            "text": record.text,
-            "verified": record.verified,
-        ]
-        if let room = record.room { object["room"] = room }
-        if let change = record.membership {
-            object["action"] = change.action
-            object["by"] = change.by
-            object["member"] = change.member
-            object["epoch"] = change.epoch
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        JSONLine.encode(record.jsonObject)
     }
 }

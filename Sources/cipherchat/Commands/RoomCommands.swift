@@ -24,7 +24,7 @@ struct RoomCommand: AsyncParsableCommand {
 /// the client raised meanwhile (a refused membership change, a key not sent).
 private func withRoomClient(_ options: ClientOptions, _ body: @escaping @Sendable (ChatClient) async throws -> Void) async throws {
     try await runReportingFailures {
-        let client = try options.openClient()
+        let client = try options.openClient(command: "cipherchat room")
         let events = client.events
         let printer = Task {
             for await event in events {
@@ -153,7 +153,7 @@ struct RoomListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient()
+            let client = try options.openClient(command: "cipherchat room")
             for room in try await client.rooms() { print(room) }
         }
     }

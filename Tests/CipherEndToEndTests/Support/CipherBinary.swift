@@ -31,6 +31,10 @@ enum CipherBinary {
 }
 
 extension CipherBinary {
+    /// The package's root directory, for the scripts and examples the tests run.
+    static let packageRoot = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
     /// This process's environment without any CIPHERCHAT_ setting of the person running the
     /// tests, plus `settings`.
     static func environment(_ settings: [String: String] = [:]) -> [String: String] {

@@ -1,0 +1,115 @@
+import CipherCore
+import Foundation
+
+/// The local API's methods (docs/API.md): each takes the request's `params` object and answers
+/// with a result object, carried out on the owner's one `ChatClient`, the home's only writer.
+/// The CLI calls the same methods in-process when it owns the home itself, so the CLI and the
+/// API cannot drift.
+public struct LocalAPIMethods: Sendable {
+    /// Changes when a method or field changes meaning; fields may be added within a version.
+    public static let apiVersion = 1
+
+    let client: ChatClient
+    let events: LocalAPIEvents?
+    /// Told of every message sent through these methods: the chat shows a message a script sent.
+    let onSent: @Sendable (ChatRecord) -> Void
+
+    public init(client: ChatClient, events: LocalAPIEvents? = nil, onSent: @escaping @Sendable (ChatRecord) -> Void = { _ in }) {
+        self.client = client
+        self.events = events
+        self.onSent = onSent
+    }
+
+    /// Carries out `method`; `subscribe` and `unsubscribe` are the connection's own business.
+    public func call(_ method: String, _ params: [String: Any]) async throws -> Any {
+        switch method {
+        case "version":
+            return ["api": Self.apiVersion, "cipherchat": ProductVersion.current]
+        case "whoami":
+            return ["username": client.username, "fingerprint": client.fingerprint.displayString, "server": client.endpoint.description]
+        case "send":
+            return try await send(params)
+        case "contacts":
+            return try await client.contacts().map { contact in
+                ["username": contact.username, "fingerprint": contact.fingerprint.displayString,
+                 "verified": contact.verified, "identity_changed": contact.identityChanged] as [String: Any]
+            }
+        case "fingerprint":
+            return try await fingerprint(params)
+        case "verify":
+            let matched = try await client.verify(try username(params, "user"), safetyNumber: try string(params, "number"))
+            return ["verified": matched]
+        case "trust":
+            let outcome = try await client.trust(try username(params, "user"), confirming: try string(params, "confirm"))
+            return ["outcome": "\(outcome)".replacingOccurrences(of: "noChange", with: "no_change")]
+        case "history":
+            return try await history(params)
+        case "rooms":
+            return try await client.rooms()
+        default:
+            throw LocalAPIError.unknownMethod(method)
+        }
+    }
+
+    private func send(_ params: [String: Any]) async throws -> Any {
+        let recipient = try string(params, "recipient")
+        let message = try string(params, "message")
+        guard !message.isEmpty else { throw LocalAPIError.invalidParams("nothing to send") }
+        guard recipient != client.username else { throw LocalAPIError.invalidParams("a message to yourself is not sent") }
+        let record = if recipient.first == "#" {
+            try await client.sendToRoom(recipient, text: message)
+        } else {
+            try await client.send(message, to: recipient)
+        }
+        await events?.publishSent(record)
+        onSent(record)
+        return record.jsonObject
+    }
+
+    private func fingerprint(_ params: [String: Any]) async throws -> Any {
+        guard params["user"] != nil else {
+            return ["username": client.username, "fingerprint": client.fingerprint.displayString]
+        }
+        let user = try username(params, "user")
+        let (number, fingerprint) = try await client.safetyNumber(with: user)
+        var result: [String: Any] = ["username": user, "fingerprint": fingerprint.displayString, "safety_number": number.description]
+        if let (pendingNumber, pendingFingerprint) = try await client.pendingSafetyNumber(with: user) {
+            result["pending"] = ["fingerprint": pendingFingerprint.displayString, "safety_number": pendingNumber.description]
+        }
+        return result
+    }
+
+    /// The most recent records, oldest first; with `with`, only that conversation's.
+    private func history(_ params: [String: Any]) async throws -> Any {
+        let limit = params["limit"] == nil ? 100 : try integer(params, "limit", in: 1...10_000)
+        let conversation = params["with"] == nil ? nil : try string(params, "with")
+        // Scans a bounded window of the whole history, newest first, for the conversation.
+        let records = try await client.history(limit: conversation == nil ? limit : 10_000)
+        let selected = records.filter { record in
+            guard let conversation else { return true }
+            if conversation.first == "#" { return record.room == conversation }
+            return record.room == nil && (record.from == conversation || record.to == conversation)
+        }
+        return selected.suffix(limit).map(\.jsonObject)
+    }
+
+    // MARK: Parameters
+
+    private func string(_ params: [String: Any], _ name: String) throws -> String {
+        guard let value = params[name] as? String else { throw LocalAPIError.invalidParams("'\(name)' must be a string") }
+        return value
+    }
+
+    private func username(_ params: [String: Any], _ name: String) throws -> String {
+        let value = try string(params, name)
+        guard Username.isValid(value) else { throw LocalAPIError.invalidParams("'\(name)' is not a valid username") }
+        return value
+    }
+
+    private func integer(_ params: [String: Any], _ name: String, in range: ClosedRange<Int>) throws -> Int {
+        guard !(params[name] is Bool), let value = params[name] as? Int, range.contains(value) else {
+            throw LocalAPIError.invalidParams("'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+}

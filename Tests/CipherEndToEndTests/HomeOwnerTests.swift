@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// One owner per home, as a user meets it: `cipherchat daemon` owns alice's home, and plain
+/// commands in other processes go through its local API instead of opening the store.
+@Suite("One owner per home", .timeLimit(.minutes(6)))
+struct HomeOwnerTests {
+    /// Starts `cipherchat daemon` for `user` and waits for its ready line.
+    private func startDaemon(_ user: UserHome) async throws -> ChildProcess {
+        let daemon = try user.launch(["daemon"])
+        for _ in 0..<1200 where !daemon.readStandardOutput().contains("local API on") {
+            if let status = daemon.exitStatus { throw HarnessError("the daemon exited \(status): \(daemon.readStandardError())") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(daemon.readStandardOutput().contains("local API on"), "no ready line: \(daemon.readStandardError())")
+        return daemon
+    }
+
+    @Test("concurrent sends from other processes go through the daemon: each arrives once; the daemon stops on SIGTERM")
+    func sendsThroughDaemon() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let daemon = try await startDaemon(alice)
+
+        // A wrong passphrase cannot open the store: these succeed only through the owner.
+        let texts = (1...8).map { "concurrent \($0)" }
+        let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+            for text in texts { group.addTask { try await alice.run("send", ["bob", text], passphrase: "wrong passphrase") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for result in results { #expect(result.status == 0, "\(result)") }
+        let piped = try await alice.run("history", ["bob", "--json"], passphrase: "wrong passphrase").requireSuccess()
+        let history = try piped.outputLines.map { try ReceivedMessage(jsonLine: $0).text }
+        #expect(history.sorted() == texts.sorted(), "\(piped)")
+
+        let received = try await bob.receive()
+        #expect(received.map(\.text).sorted() == texts.sorted(), "bob got \(received.map(\.text))")
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.readStandardError())")
+        #expect(!FileManager.default.fileExists(atPath: alice.home.appending(path: "cipherchat.sock").path))
+        // The home is free again: a plain command owns it for its own run.
+        try await alice.send("after the daemon", to: "bob")
+        #expect(try await bob.receive().map(\.text) == ["after the daemon"])
+    }
+
+    @Test("a command that finds the home owned by a process without a socket waits, then names it and exits 1")
+    func ownedWithoutSocket() async throws {
+        let relay = try await RelayProcess()
+        let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
+        let follower = try alice.launch(["recv"], ["--follow"])
+        let lock = alice.home.appending(path: "owner.lock").path
+        for _ in 0..<1200 {
+            if let text = try? String(contentsOfFile: lock, encoding: .utf8), text.contains("recv") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let refused = try await alice.run("send", ["bob", "blocked", "--owner-timeout", "1"])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.standardError.contains("in use by process \(follower.processIdentifier) (cipherchat recv)"), "\(refused)")
+        follower.signal(SIGTERM)
+        _ = await follower.waitForExit(timeout: .seconds(30))
+    }
+
+    @Test("the echo bot of examples/ answers every message through a daemon's local API")
+    func echoBot() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let daemon = try await startDaemon(bob)
+        let script = CipherBinary.packageRoot.appending(path: "examples/echo-bot.py").path
+        let bot = try ChildProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script, bob.home.appending(path: "cipherchat.sock").path],
+            environment: ProcessInfo.processInfo.environment,
+            standardOutput: bob.files.appending(path: "bot.out"), standardError: bob.files.appending(path: "bot.err")
+        )
+        try await alice.send("ping", to: "bob")
+        try await alice.send("second ping", to: "bob")
+        var answers: [String] = []
+        for _ in 0..<120 where answers.count < 2 {
+            answers += try await alice.receive().map(\.text)
+            if answers.count < 2 { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        #expect(answers == ["echo: ping", "echo: second ping"], "bot: \(bot.readStandardError())")
+        bot.signal(SIGTERM)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0)
+        _ = await bot.waitForExit(timeout: .seconds(10))
+    }
+}
