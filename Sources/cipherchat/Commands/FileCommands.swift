@@ -89,8 +89,9 @@ struct FileGetCommand: AsyncParsableCommand {
         discussion: """
             ID is the id 'cipherchat file list' shows, or its first characters (at least 4). The \
             file is written beside --out as it arrives and gets its name only once its hash \
-            matched; an interrupted download resumes when run again. Exit 8 when the file fails \
-            its check (altered or truncated): nothing is kept.
+            matched; an interrupted download resumes when run again. An existing file is never \
+            replaced, and a link where the partial file goes is refused, not followed. Exit 8 \
+            when the file fails its check (altered or truncated): nothing is kept.
             """
     )
 
@@ -99,7 +100,7 @@ struct FileGetCommand: AsyncParsableCommand {
     @Argument(help: "The file's id.")
     var id: String
 
-    @Option(help: "Where to write the file (default: its name, in the current directory).")
+    @Option(help: "Where to write the file (default: the sender's name for it, without directories, controls or leading dots, in the current directory).")
     var out: String?
 
     func run() async throws {
