@@ -33,4 +33,15 @@ struct TerminalTextTests {
         #expect(TerminalText.lines("a\tb") == ["a    b"])
         #expect(TerminalText.line("a\tb") == "a\u{FFFD}b")
     }
+
+    @Test("a refused name is spelt out: look-alikes and invisible characters show")
+    func spelled() {
+        #expect(TerminalText.spelled("alice\u{200B}") == "\"alice\\u{200B}\"")
+        #expect(TerminalText.spelled("\u{430}lice") == "\"\\u{430}lice\"")
+        #expect(TerminalText.spelled("alice ") == "\"alice \"")
+        #expect(TerminalText.spelled("a\u{1B}[2J\"\\") == "\"a\\u{1B}[2J\\u{22}\\u{5C}\"")
+        let long = TerminalText.spelled(String(repeating: "\u{200B}", count: 100_000))
+        #expect(long.count < 64 * 9 + 4)
+        #expect(long.hasSuffix("…\""))
+    }
 }

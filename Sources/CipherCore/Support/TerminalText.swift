@@ -33,6 +33,25 @@ public enum TerminalText {
         lines(text).enumerated().map { index, line in index == 0 ? line : indent + line }.joined(separator: "\n")
     }
 
+    /// A name that failed validation, quoted and spelt out: printable ASCII as it is, every other
+    /// scalar as `\u{XXXX}`, so that `alice\u{200B}` or a Cyrillic `а` cannot pass for `alice`
+    /// on the screen. At most `limit` scalars are shown.
+    public static func spelled(_ name: String, limit: Int = 64) -> String {
+        var shown = "\""
+        for (index, scalar) in name.unicodeScalars.enumerated() {
+            guard index < limit else {
+                shown += "…"
+                break
+            }
+            if (0x20...0x7E).contains(scalar.value), scalar != "\"", scalar != "\\" {
+                shown.unicodeScalars.append(scalar)
+            } else {
+                shown += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return shown + "\""
+    }
+
     /// C0 and C1 controls and DEL (general category Cc: ESC and CSI start sequences, CR and BS
     /// move the cursor), the bidirectional formatting characters that make text read in another
     /// order than it is stored, and the line and paragraph separators. Other format characters
