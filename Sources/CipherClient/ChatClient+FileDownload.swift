@@ -64,11 +64,12 @@ extension ChatClient {
     public func downloadFile(id: String, to output: String?) async throws -> ReceivedFile {
         var file = try receivedFile(id)
         let offer = try file.fileOffer()
-        let path = output ?? Self.safeFileName(offer.manifest.name)
-        guard !FileManager.default.fileExists(atPath: path) else { throw FileTransferError.outputExists(path) }
+        let path = output ?? ReceivedFileName.safe(offer.manifest.name)
+        // Early and friendly; `PartialFile.place` refuses again, atomically.
+        guard !PartialFile.entryExists(path) else { throw FileTransferError.outputExists(path) }
         let partial = path + Self.partialSuffix
         try await withTransferRetries { try await self.downloadOnce(offer, partial: partial) }
-        guard Glibc.rename(partial, path) == 0 else { throw FileTransferError.unwritable(path) }
+        try PartialFile.place(partial, at: path)
         try await withTransferRetries {
             var received = WireBlobReceived()
             received.blobID = Data(offer.blobID)
@@ -85,8 +86,7 @@ extension ChatClient {
     /// fetches the rest in order with a bounded window, and checks the whole file.
     private nonisolated func downloadOnce(_ offer: FileOffer, partial: String) async throws {
         let manifest = offer.manifest
-        let descriptor = Glibc.open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw FileTransferError.unwritable(partial) }
+        let descriptor = try PartialFile.open(partial)
         defer { Glibc.close(descriptor) }
         var decryptor = FileDecryptor(manifest: manifest)
         do {
@@ -136,13 +136,6 @@ extension ChatClient {
                 offset += written
             }
         }
-    }
-
-    /// The sender chose the name: no directories, no hidden or special names.
-    static func safeFileName(_ name: String) -> String {
-        var safe = String(name.map { $0 == "/" || $0 == "\\" || $0.isNewline || $0 == "\0" ? "_" : $0 })
-        while safe.hasPrefix(".") { safe.removeFirst() }
-        return safe.isEmpty ? "received-file" : safe
     }
 }
 

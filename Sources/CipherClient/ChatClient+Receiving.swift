@@ -55,6 +55,16 @@ extension ChatClient {
     /// be acknowledged.
     @discardableResult
     func process(_ delivery: WireDelivery) async -> Bool {
+        guard Self.isValidSender(delivery.sender) else {
+            // Only the relay names the sender, and no account or room can have this name: a
+            // look-alike of a contact (`alice\u{200B}`, a Cyrillic `а`) would otherwise become a
+            // new contact beside the real one. Acknowledged, as a message that does not decrypt
+            // is: the relay would deliver it again at every login, and no real sender loses one.
+            eventSink.yield(.warning(
+                "refused a message from \(TerminalText.spelled(delivery.sender)): not a valid username or room name (PROTOCOL.md 12.2); dropped"
+            ))
+            return true
+        }
         if delivery.sender.first == RoomName.prefix { return await processRoomDelivery(delivery) }
         // A pairwise message may carry a room key: it waits for a room change under way.
         await roomLock.acquire()
@@ -76,6 +86,11 @@ extension ChatClient {
             eventSink.yield(.warning("a message from \(sender) could not be stored and will be delivered again: \(error)"))
             return false
         }
+    }
+
+    /// A user's name (12.2) or a room's (13.1), exactly: the only senders a relay may name.
+    static func isValidSender(_ name: String) -> Bool {
+        name.first == RoomName.prefix ? RoomName.isValid(name) : Username.isValid(name)
     }
 
     /// The message, or nil for a repeat. All state changes commit together.

@@ -84,6 +84,9 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
     case ambiguousFile(String)
     case outputExists(String)
     case unwritable(String)
+    /// Something other than a regular file of this user's, with one name, is where a
+    /// download's partial file goes: it is neither written through nor replaced.
+    case unsafePartial(String)
     /// The file did not authenticate or its hash did not match: nothing was kept.
     case refused(name: String)
     case relay(RelayError)
@@ -98,6 +101,8 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
         case .ambiguousFile(let id): "more than one received file starts with \(id): give more of the id"
         case .outputExists(let path): "\(path) exists: choose another --out"
         case .unwritable(let path): "cannot write \(path)"
+        case .unsafePartial(let path):
+            "\(path) is not a regular file of yours (a link, or a file with another name too): it was left alone; remove it to download"
         case .refused(let name):
             "the file \(name) failed its integrity check (altered or truncated on the way) and was refused; nothing was kept"
         case .relay(let error): "the relay refused the transfer: \(error)"

@@ -1,3 +1,4 @@
+import CipherCore
 import Foundation
 
 extension ChatRecord {
@@ -26,13 +27,20 @@ extension ChatRecord {
     }
 }
 
-/// One JSON object as a line of text, keys sorted, for the local API and `--json` output.
+/// One JSON object as a line of text, keys sorted, for the local API and `--json` output. JSON
+/// escapes C0 controls already; DEL, C1 controls and bidirectional overrides are escaped too
+/// (`\u009b`), so the line stays harmless on a terminal and decodes to the same text.
 public enum JSONLine {
     public static func encode(_ object: Any) -> String {
         guard JSONSerialization.isValidJSONObject(object),
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return "{}"
         }
-        return String(decoding: data, as: UTF8.self)
+        var line = ""
+        for scalar in String(decoding: data, as: UTF8.self).unicodeScalars {
+            // Every unsafe scalar is in the Basic Multilingual Plane: one \uXXXX escape each.
+            if TerminalText.isUnsafe(scalar) { line += String(format: "\\u%04x", scalar.value) } else { line.unicodeScalars.append(scalar) }
+        }
+        return line
     }
 }

@@ -1,3 +1,5 @@
+import CipherCore
+
 /// The full-screen layout, top to bottom: the message pane, a status line, the input line.
 /// `render` is pure: a model, an editor and a size in, every row of the screen out.
 ///
@@ -59,20 +61,20 @@ struct ChatScreen: Sendable {
             for (text, style) in parts { line.append(text, style) }
             line.append("] ", base)
         }
-        item([(TerminalSafe.line(model.username), base)])
+        item([(TerminalText.line(model.username), base)])
         switch model.connection {
         case .connecting: item([("connecting…", base)])
         case .connected: item([("connected", base)])
         case .disconnected: item([("disconnected", bold)])
         }
         if let current = model.current {
-            var with: [(String, TextStyle)] = [("with ", base), (TerminalSafe.line(current), bold)]
+            var with: [(String, TextStyle)] = [("with ", base), (TerminalText.line(current), bold)]
             if model.verified.contains(current) { with.append((PaneFormatter.verifiedMark, bold)) }
             item(with)
         }
         let unread = model.unreadConversations
         if !unread.isEmpty {
-            let list = unread.map { "\(TerminalSafe.line($0.name)) \($0.count)" }.joined(separator: ", ")
+            let list = unread.map { "\(TerminalText.line($0.name)) \($0.count)" }.joined(separator: ", ")
             item([("unread: ", base), (list, bold)])
         }
         if scrolled { item([("more below: page down", bold)]) }
@@ -81,7 +83,7 @@ struct ChatScreen: Sendable {
 
     /// The prompt and the visible part of the input; the prompt takes at most a third of a row.
     private func inputRow(_ model: ChatModel, _ editor: LineEditor) -> (StyledLine, cursor: Int, offset: Int) {
-        let promptText = model.current.map { "[\(TerminalSafe.line($0))] " } ?? "> "
+        let promptText = model.current.map { "[\(TerminalText.line($0))] " } ?? "> "
         let prompt = StyledLine(promptText, TextStyle(bold: true)).truncated(to: size.columns / 3)
         let viewport = editor.viewport(width: size.columns - prompt.width)
         var line = prompt

@@ -1,3 +1,5 @@
+import CipherCore
+
 /// The input line: text, cursor and history, changed only by keys. Pure: drawing it is the
 /// renderer's business, through `viewport(width:)`.
 struct LineEditor: Sendable, Equatable {
@@ -141,14 +143,8 @@ extension LineEditor {
 }
 
 extension Character {
-    /// C0 and C1 controls, DEL, and the bidirectional overrides that could make text read
-    /// differently from what it is.
+    /// Holds a scalar the terminal must not be sent (`TerminalText.isUnsafe`).
     var isControlLike: Bool {
-        unicodeScalars.contains { scalar in
-            switch scalar.value {
-            case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
-            default: false
-            }
-        }
+        unicodeScalars.contains(where: TerminalText.isUnsafe)
     }
 }

@@ -1,3 +1,4 @@
+import CipherCore
 import Foundation
 
 /// Lays out one pane entry as screen rows of a given width, irssi-style:
@@ -6,7 +7,7 @@ import Foundation
 ///           indented under the text
 ///     13:06 -!- a notice
 ///
-/// Everything from the network goes through `TerminalSafe` here.
+/// Everything from the network goes through `TerminalText` here.
 struct PaneFormatter: Sendable {
     let username: String
     let clock: ClockFormat
@@ -24,13 +25,13 @@ struct PaneFormatter: Sendable {
         case .message(let message):
             header.append(sender(of: message))
             header.append(" ")
-            body = TerminalSafe.lines(message.text)
+            body = TerminalText.lines(message.text)
             bodyStyle = .plain
         case .notice(let notice):
             let (mark, style) = Self.look(of: notice.kind)
             header.append(StyledLine("-!-", mark))
             header.append(" ")
-            body = TerminalSafe.lines(notice.text)
+            body = TerminalText.lines(notice.text)
             bodyStyle = style
         }
         let indent = width >= 2 * Self.indent ? Self.indent : 0
@@ -53,7 +54,7 @@ struct PaneFormatter: Sendable {
     /// `<name>` in the name's colour (the user's own name in bold instead), with the verified
     /// mark after a verified peer.
     private func sender(of message: ChatMessage) -> StyledLine {
-        let name = TerminalSafe.line(message.from)
+        let name = TerminalText.line(message.from)
         var line = StyledLine("<")
         if message.from == username {
             line.append(name, TextStyle(bold: true))

@@ -53,20 +53,3 @@ struct ClockFormat: Sendable {
 
     private func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }
-
-/// Text from the network or the backend made safe to print: no escape sequences, no controls
-/// that move the cursor, no bidirectional overrides. A peer controls its message text and could
-/// otherwise rewrite the user's screen.
-enum TerminalSafe {
-    /// Every control-like character replaced by U+FFFD, line breaks included.
-    static func line(_ text: String) -> String {
-        String(text.map { $0.isControlLike ? "\u{FFFD}" : $0 })
-    }
-
-    /// The text's lines, each made safe; tabs become spaces.
-    static func lines(_ text: String) -> [String] {
-        text.replacingOccurrences(of: "\t", with: "    ")
-            .split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-            .map { line(String($0)) }
-    }
-}

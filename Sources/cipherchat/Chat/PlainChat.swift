@@ -1,3 +1,4 @@
+import CipherCore
 import Foundation
 
 /// The interface when standard output is not a terminal: commands read line by line from
@@ -69,8 +70,8 @@ struct PlainPrinter: Sendable {
         switch line {
         case .message(let message):
             let time = clock.hoursAndMinutes(message.shownTime)
-            let header = "[\(time)] \(TerminalSafe.line(message.from)) -> \(TerminalSafe.line(message.to)): "
-            return continued(header, TerminalSafe.lines(message.text)).map { (.output, $0) }
+            let header = "[\(time)] \(TerminalText.line(message.from)) -> \(TerminalText.line(message.to)): "
+            return continued(header, TerminalText.lines(message.text)).map { (.output, $0) }
         case .notice(let notice):
             let time = clock.hoursAndMinutes(notice.at)
             let (stream, header): (Stream, String) =
@@ -79,7 +80,7 @@ struct PlainPrinter: Sendable {
                 case .warning: (.error, "[\(time)] warning: ")
                 case .error: (.error, "[\(time)] error: ")
                 }
-            return continued(header, TerminalSafe.lines(notice.text)).map { (stream, $0) }
+            return continued(header, TerminalText.lines(notice.text)).map { (stream, $0) }
         }
     }
 

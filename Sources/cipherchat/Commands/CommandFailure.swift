@@ -72,9 +72,11 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
     }
 }
 
+/// A failure or warning on standard error, made terminal-safe: warnings name peers, rooms and
+/// files (`printSafely`).
 func printError(_ text: String) {
     var standardError = StandardError()
-    print("cipherchat: \(text)", to: &standardError)
+    print(TerminalText.block("cipherchat: \(text)"), to: &standardError)
 }
 
 struct StandardError: TextOutputStream {

@@ -18,19 +18,19 @@ struct FingerprintCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat fingerprint")
             guard let user else {
-                print("\(client.username): \(await client.fingerprint.displayString)")
+                printSafely("\(client.username): \(await client.fingerprint.displayString)")
                 return
             }
             try await client.start(receiving: false)
             let (number, fingerprint) = try await client.safetyNumber(with: user)
             let pending = try await client.pendingSafetyNumber(with: user)
             await client.stop()
-            print("\(user): \(fingerprint.displayString)")
-            print("safety number: \(number)")
+            printSafely("\(user): \(fingerprint.displayString)")
+            printSafely("safety number: \(number)")
             if let (pendingNumber, pendingFingerprint) = pending {
-                print("\(user) CHANGED identity, not accepted: \(pendingFingerprint.displayString)")
-                print("safety number of the new identity: \(pendingNumber)")
-                print("check it with \(user), then: cipherchat trust \(user) NUMBER")
+                printSafely("\(user) CHANGED identity, not accepted: \(pendingFingerprint.displayString)")
+                printSafely("safety number of the new identity: \(pendingNumber)")
+                printSafely("check it with \(user), then: cipherchat trust \(user) NUMBER")
             }
         }
     }
@@ -58,7 +58,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let matched = try await client.verify(user, safetyNumber: safetyNumber.joined())
             await client.stop()
             guard matched else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }
-            print("\(user) is verified")
+            printSafely("\(user) is verified")
         }
     }
 }
@@ -88,7 +88,7 @@ struct TrustCommand: AsyncParsableCommand {
             let client = try options.openClient(command: "cipherchat trust")
             let printer = Task {
                 for await event in client.events {
-                    if case .message(let record) = event { print(MessageFormat.line(record)) }
+                    if case .message(let record) = event { printSafely(MessageFormat.line(record)) }
                 }
             }
             guard !confirmation.isEmpty else {
@@ -102,7 +102,7 @@ struct TrustCommand: AsyncParsableCommand {
             }
             await client.stop()
             printer.cancel()
-            print("accepted \(user)'s new identity (not verified: compare safety numbers)")
+            printSafely("accepted \(user)'s new identity (not verified: compare safety numbers)")
         }
     }
 }

@@ -37,7 +37,7 @@ struct FileSendCommand: AsyncParsableCommand {
             let sent = to.hasPrefix("#")
                 ? try await client.sendFile(at: path, toRoom: to)
                 : try await client.sendFile(at: path, to: to)
-            print("sent \(sent.name) (\(sent.size) bytes) to \(to) id \(sent.id)")
+            printSafely("sent \(sent.name) (\(sent.size) bytes) to \(to) id \(sent.id)")
             await client.stop()
         }
     }
@@ -63,7 +63,7 @@ struct FileListCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat file list")
             for file in try await client.receivedFiles() {
-                print(json ? Self.json(file) : Self.line(file))
+                if json { print(Self.json(file)) } else { printSafely(Self.line(file)) }
             }
         }
     }
@@ -77,8 +77,7 @@ struct FileListCommand: AsyncParsableCommand {
     static func json(_ file: ReceivedFile) -> String {
         var object: [String: Any] = ["id": file.id, "from": file.from, "name": file.name, "size": file.size, "sha256": file.sha256]
         if let room = file.room { object["room"] = room }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return JSONLine.encode(object)
     }
 }
 
@@ -89,8 +88,9 @@ struct FileGetCommand: AsyncParsableCommand {
         discussion: """
             ID is the id 'cipherchat file list' shows, or its first characters (at least 4). The \
             file is written beside --out as it arrives and gets its name only once its hash \
-            matched; an interrupted download resumes when run again. Exit 8 when the file fails \
-            its check (altered or truncated): nothing is kept.
+            matched; an interrupted download resumes when run again. An existing file is never \
+            replaced, and a link where the partial file goes is refused, not followed. Exit 8 \
+            when the file fails its check (altered or truncated): nothing is kept.
             """
     )
 
@@ -99,7 +99,7 @@ struct FileGetCommand: AsyncParsableCommand {
     @Argument(help: "The file's id.")
     var id: String
 
-    @Option(help: "Where to write the file (default: its name, in the current directory).")
+    @Option(help: "Where to write the file (default: the sender's name for it, without directories, controls or leading dots, in the current directory).")
     var out: String?
 
     func run() async throws {
@@ -107,7 +107,7 @@ struct FileGetCommand: AsyncParsableCommand {
             let client = try options.openClient(command: "cipherchat file get")
             try await client.start(receiving: false)
             let file = try await client.downloadFile(id: id, to: out)
-            print("saved \(file.name) (\(file.size) bytes) to \(file.savedTo ?? "?") sha256=\(file.sha256)")
+            printSafely("saved \(file.name) (\(file.size) bytes) to \(file.savedTo ?? "?") sha256=\(file.sha256)")
             await client.stop()
         }
     }

@@ -28,7 +28,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let result = try await access.call("history", params, timeout: 30)
             await access.finish()
             for object in result as? [[String: Any]] ?? [] {
-                print(json ? JSONLine.encode(object) : HistoryLine.text(object))
+                if json { print(JSONLine.encode(object)) } else { printSafely(HistoryLine.text(object)) }
             }
         }
     }

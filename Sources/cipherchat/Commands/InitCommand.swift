@@ -68,8 +68,8 @@ struct InitCommand: AsyncParsableCommand {
                 keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf(), logger: options.logger()
             )
             try await client.setTrustPolicy(TrustPolicy(rawValue: trustPolicy)!)
-            print("registered \(user) at \(endpoint.description)")
-            print("fingerprint: \(await client.fingerprint.displayString)")
+            printSafely("registered \(user) at \(endpoint.description)")
+            printSafely("fingerprint: \(await client.fingerprint.displayString)")
         }
     }
 
@@ -90,9 +90,9 @@ struct WhoamiCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat whoami")
-            print("user: \(client.username)")
-            print("server: \(client.endpoint.description)")
-            print("fingerprint: \(await client.fingerprint.displayString)")
+            printSafely("user: \(client.username)")
+            printSafely("server: \(client.endpoint.description)")
+            printSafely("fingerprint: \(await client.fingerprint.displayString)")
         }
     }
 }

@@ -61,7 +61,8 @@ struct RecvCommand: AsyncParsableCommand {
             With --json, one object a line: id, from, to, sent_at, received_at (ISO 8601), kind, \
             text, verified, and room for a message to a room. A change to a room's membership is \
             kind "membership", with room, action (create, invite, remove, leave, grant-admin), by, \
-            member and epoch.
+            member and epoch. Without --json, a sender's control characters and bidirectional \
+            overrides are shown as U+FFFD and a message's later lines are indented.
             """
     )
 
@@ -95,7 +96,7 @@ struct RecvCommand: AsyncParsableCommand {
                     await progress.expect(queued)
                     if queued == 0, wait == 0, !follow { await client.stop() }
                 case .message(let record):
-                    print(json ? MessageFormat.json(record) : MessageFormat.line(record))
+                    if json { print(MessageFormat.json(record)) } else { printSafely(MessageFormat.line(record)) }
                     fflush(nil)
                 case .warning(let text):
                     printError(text)

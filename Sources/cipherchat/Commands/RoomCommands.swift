@@ -54,7 +54,7 @@ struct RoomCreateCommand: AsyncParsableCommand {
         let room = room
         try await withRoomClient(options) { client in
             try await client.createRoom(room)
-            print("created \(room)")
+            printSafely("created \(room)")
         }
     }
 }
@@ -72,7 +72,7 @@ struct RoomInviteCommand: AsyncParsableCommand {
         let (room, user) = (room, user)
         try await withRoomClient(options) { client in
             try await client.invite(user, to: room)
-            print("added \(user) to \(room)")
+            printSafely("added \(user) to \(room)")
         }
     }
 }
@@ -90,7 +90,7 @@ struct RoomRemoveCommand: AsyncParsableCommand {
         let (room, user) = (room, user)
         try await withRoomClient(options) { client in
             try await client.remove(user, from: room)
-            print("removed \(user) from \(room)")
+            printSafely("removed \(user) from \(room)")
         }
     }
 }
@@ -105,7 +105,7 @@ struct RoomLeaveCommand: AsyncParsableCommand {
         let room = room
         try await withRoomClient(options) { client in
             try await client.leave(room)
-            print("left \(room)")
+            printSafely("left \(room)")
         }
     }
 }
@@ -121,7 +121,7 @@ struct RoomAdminCommand: AsyncParsableCommand {
         let (room, user) = (room, user)
         try await withRoomClient(options) { client in
             try await client.grantAdmin(user, in: room)
-            print("\(user) is an admin of \(room)")
+            printSafely("\(user) is an admin of \(room)")
         }
     }
 }
@@ -140,7 +140,7 @@ struct RoomMembersCommand: AsyncParsableCommand {
         let room = room
         try await withRoomClient(options) { client in
             for member in try await client.members(of: room).members {
-                print(member.isAdmin ? "\(member.username) admin" : member.username)
+                printSafely(member.isAdmin ? "\(member.username) admin" : member.username)
             }
         }
     }
@@ -154,7 +154,7 @@ struct RoomListCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat room")
-            for room in try await client.rooms() { print(room) }
+            for room in try await client.rooms() { printSafely(room) }
         }
     }
 }
