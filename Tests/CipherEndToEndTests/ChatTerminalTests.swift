@@ -37,3 +37,31 @@ struct ChatTerminalTests {
         try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
     }
 }
+
+/// The open chat owns the home: a `cipherchat send` from another terminal goes through it.
+@Suite("The chat as the home's owner", .enabled(if: TmuxSession.isAvailable))
+struct ChatOwnerTests {
+    @Test("a message sent from another terminal while the chat is open goes through the chat and shows in it")
+    func sendThroughOpenChat() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
+        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { terminal.kill() }
+        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+
+        // A wrong passphrase: the send cannot open the store itself, only ask the chat.
+        for index in 1...3 {
+            try await alice.run("send", ["bob", "from a script \(index)"], passphrase: "wrong passphrase").requireSuccess()
+        }
+        try await terminal.waitFor(text: "from a script 3", timeout: .seconds(30))
+        let received = try await bob.receive()
+        #expect(received.map(\.text) == (1...3).map { "from a script \($0)" })
+
+        try terminal.type("/quit")
+        try terminal.press("Enter")
+        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+    }
+}

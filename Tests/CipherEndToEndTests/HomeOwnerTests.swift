@@ -44,19 +44,25 @@ struct HomeOwnerTests {
         #expect(try await bob.receive().map(\.text) == ["after the daemon"])
     }
 
-    @Test("a command that finds the home owned by a process without a socket waits, then names it and exits 1")
-    func ownedWithoutSocket() async throws {
+    @Test("recv --follow owns the home and serves it; an owner that does not answer is named, and the command exits 1")
+    func unresponsiveOwner() async throws {
         let relay = try await RelayProcess()
-        let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
         let follower = try alice.launch(["recv"], ["--follow"])
-        let lock = alice.home.appending(path: "owner.lock").path
-        for _ in 0..<1200 {
-            if let text = try? String(contentsOfFile: lock, encoding: .utf8), text.contains("recv") { break }
+        defer { follower.signal(SIGKILL) }
+        let socket = alice.home.appending(path: "cipherchat.sock").path
+        for _ in 0..<1200 where !FileManager.default.fileExists(atPath: socket) {
             try await Task.sleep(for: .milliseconds(100))
         }
-        let refused = try await alice.run("send", ["bob", "blocked", "--owner-timeout", "1"])
+        try await alice.run("send", ["bob", "through recv"], passphrase: "wrong passphrase").requireSuccess()
+        #expect(try await bob.receive().map(\.text) == ["through recv"])
+
+        // Stopped, the owner still holds the home and its socket accepts, but nothing answers.
+        follower.signal(SIGSTOP)
+        let refused = try await alice.run("send", ["bob", "blocked", "--timeout", "2"], passphrase: "wrong passphrase")
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.standardError.contains("in use by process \(follower.processIdentifier) (cipherchat recv)"), "\(refused)")
+        follower.signal(SIGCONT)
         follower.signal(SIGTERM)
         _ = await follower.waitForExit(timeout: .seconds(30))
     }
@@ -84,5 +90,46 @@ struct HomeOwnerTests {
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0)
         _ = await bot.waitForExit(timeout: .seconds(10))
+    }
+}
+
+extension HomeOwnerTests {
+    @Test("the daemon killed with SIGKILL in the middle of a burst: after a restart nothing confirmed is lost, nothing doubles, no key is reused")
+    func killedMidBurst() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let first = try await startDaemon(alice)
+        let texts = (1...24).map { "burst \($0)" }
+        let results = try await withThrowingTaskGroup(of: (String, Int32).self) { group in
+            for (index, text) in texts.enumerated() {
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(25 * index))
+                    return (text, try await alice.run("send", ["bob", text], passphrase: "wrong passphrase").status)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(250))
+                first.signal(SIGKILL)
+                return ("", 0)
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        _ = await first.waitForExit(timeout: .seconds(30))
+        let confirmed = texts.filter { results[$0] == 0 }
+
+        // The restarted owner resends its outbox; then one more message on the same sessions.
+        let second = try await startDaemon(alice)
+        try await alice.run("send", ["bob", "after the restart"], passphrase: "wrong passphrase").requireSuccess()
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit(timeout: .seconds(60)) == 0)
+
+        let result = try await bob.run("recv", ["--json"]).requireSuccess()
+        let received = try result.outputLines.map { try ReceivedMessage(jsonLine: $0).text }
+        #expect(Set(received).count == received.count, "a message arrived twice: \(received)")
+        #expect(Set(confirmed).isSubset(of: Set(received)), "confirmed \(confirmed), received \(received)")
+        #expect(received.contains("after the restart"))
+        #expect(Set(received).isSubset(of: Set(texts + ["after the restart"])))
+        // A reused key would make bob refuse a message as undecryptable (or a repeat).
+        #expect(!result.standardError.contains("could not be decrypted"), "\(result)")
     }
 }

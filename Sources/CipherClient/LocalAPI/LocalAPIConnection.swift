@@ -33,11 +33,15 @@ public final class LocalAPIConnection: @unchecked Sendable {
             close(descriptor)
             return nil
         }
-        return LocalAPIConnection(descriptor: descriptor)
+        return LocalAPIConnection(descriptor: descriptor, home: home)
     }
 
-    private init(descriptor: Int32) {
+    /// The home whose owner this connection reaches.
+    public let home: String
+
+    private init(descriptor: Int32, home: String) {
         self.descriptor = descriptor
+        self.home = home
     }
 
     deinit {
@@ -53,8 +57,8 @@ public final class LocalAPIConnection: @unchecked Sendable {
         return try await Self.onOwnThread { [self] in try self.callBlocking(method, request.value, timeout: timeout) }
     }
 
-    /// The next notification (`method` and `params`), or nil when none came by `deadline` or
-    /// the owner closed the connection.
+    /// The next notification (`method` and `params`), or nil when none came by `deadline`;
+    /// throws when the owner closed the connection.
     public func nextNotification(until deadline: Date) async throws -> (method: String, params: [String: Any])? {
         let notification = try await Self.onOwnThread { [self] in try self.nextNotificationBlocking(until: deadline) as Any }
         return notification as? (method: String, params: [String: Any])
@@ -115,7 +119,7 @@ public final class LocalAPIConnection: @unchecked Sendable {
         }
     }
 
-    /// One JSON object line; nil at the deadline or when the connection ends.
+    /// One JSON object line; nil at the deadline. Throws when the owner closes the connection.
     private func readObject(until deadline: Date) throws -> [String: Any]? {
         while true {
             if let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
@@ -136,7 +140,13 @@ public final class LocalAPIConnection: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 65_536)
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return nil }
+            guard count > 0 else {
+                throw LocalAPIError(
+                    kind: "owner_unresponsive",
+                    message: "the home's owner closed the connection before answering (a message it accepted stays in its outbox and is sent when it runs again)",
+                    exitCode: 1
+                )
+            }
             received.append(contentsOf: buffer[..<count])
         }
     }

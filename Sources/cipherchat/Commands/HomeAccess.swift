@@ -13,7 +13,12 @@ enum HomeAccess: Sendable {
     func call(_ method: String, _ params: [String: Any] = [:], timeout: Double) async throws -> Any {
         switch self {
         case .owner(let connection):
-            return try await connection.call(method, params, timeout: timeout)
+            do {
+                return try await connection.call(method, params, timeout: timeout)
+            } catch let error as LocalAPIError where error.kind == "owner_unresponsive" {
+                let holder = HomeOwnership.currentHolder(home: connection.home)?.description ?? "another process"
+                throw LocalAPIError(kind: error.kind, message: "\(error.message): the home is in use by \(holder)", exitCode: error.exitCode)
+            }
         case .own(let client):
             return try await LocalAPIMethods(client: client).call(method, params)
         }

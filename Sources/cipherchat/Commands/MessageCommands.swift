@@ -34,10 +34,16 @@ struct SendCommand: AsyncParsableCommand {
             let text = try messageText()
             guard !text.isEmpty else { throw CommandFailure.usage("nothing to send") }
             let access = try options.access(command: "cipherchat send")
-            if case .own(let client) = access { try await client.start(receiving: false) }
             let recipient = to
-            try await withDeadline(seconds: timeout) {
+            switch access {
+            case .owner:
+                // The owner answers once the relay stored the message, or the call times out.
                 _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
+            case .own(let client):
+                try await client.start(receiving: false)
+                try await withDeadline(seconds: timeout) {
+                    _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
+                }
             }
             await access.finish()
         }
@@ -81,6 +87,13 @@ struct RecvCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat recv")
             let events = client.events
+            // While it owns the home, recv serves the local API: a `send` from another
+            // terminal during `recv --follow` goes through it.
+            let apiEvents = LocalAPIEvents()
+            let server = try await LocalAPIServer.start(
+                methods: LocalAPIMethods(client: client, events: apiEvents), events: apiEvents,
+                home: options.resolvedHome, logger: options.logger()
+            )
             try await client.start()
             let progress = RecvProgress()
             if wait > 0, !follow {
@@ -91,6 +104,7 @@ struct RecvCommand: AsyncParsableCommand {
                 }
             }
             for await event in events {
+                await apiEvents.publish(event)
                 switch event {
                 case .connected(let queued):
                     await progress.expect(queued)
@@ -108,6 +122,7 @@ struct RecvCommand: AsyncParsableCommand {
                     if !follow, await progress.handled > 0 { await client.stop() }
                 }
             }
+            await server.stop()
         }
     }
 }
