@@ -6,7 +6,7 @@ struct CipherChatCommand: AsyncParsableCommand {
         abstract: "A self-hosted, terminal-first end-to-end-encrypted messenger.",
         subcommands: [
             ServerCommand.self, InitCommand.self, WhoamiCommand.self, FingerprintCommand.self, VerifyCommand.self,
-            TrustCommand.self, SendCommand.self, HistoryCommand.self, DaemonCommand.self, RoomCommand.self, RecvCommand.self, FileCommand.self, ChatCommand.self, DemoCommand.self, BenchCommand.self,
+            TrustCommand.self, ContactsCommand.self, SendCommand.self, HistoryCommand.self, DaemonCommand.self, RoomCommand.self, RecvCommand.self, FileCommand.self, ChatCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 }

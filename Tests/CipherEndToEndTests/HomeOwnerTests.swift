@@ -36,6 +36,13 @@ struct HomeOwnerTests {
         let received = try await bob.receive()
         #expect(received.map(\.text).sorted() == texts.sorted(), "bob got \(received.map(\.text))")
 
+        // Checking a safety number in another terminal goes through the owner too.
+        let shown = try await alice.run("fingerprint", ["bob"], passphrase: "wrong passphrase").requireSuccess()
+        let number = try #require(shown.outputLines.first { $0.hasPrefix("safety number: ") }?.dropFirst("safety number: ".count))
+        try await alice.run("verify", ["bob", String(number)], passphrase: "wrong passphrase").requireSuccess()
+        let contacts = try await alice.run("contacts", ["--json"], passphrase: "wrong passphrase").requireSuccess()
+        #expect(contacts.outputLines.count == 1 && contacts.standardOutput.contains("\"verified\":true"), "\(contacts)")
+
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.readStandardError())")
         #expect(!FileManager.default.fileExists(atPath: alice.home.appending(path: "cipherchat.sock").path))

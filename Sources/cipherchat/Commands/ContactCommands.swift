@@ -16,20 +16,18 @@ struct FingerprintCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient(command: "cipherchat fingerprint")
-            guard let user else {
-                printSafely("\(client.username): \(await client.fingerprint.displayString)")
-                return
-            }
-            try await client.start(receiving: false)
-            let (number, fingerprint) = try await client.safetyNumber(with: user)
-            let pending = try await client.pendingSafetyNumber(with: user)
-            await client.stop()
-            printSafely("\(user): \(fingerprint.displayString)")
-            printSafely("safety number: \(number)")
-            if let (pendingNumber, pendingFingerprint) = pending {
-                printSafely("\(user) CHANGED identity, not accepted: \(pendingFingerprint.displayString)")
-                printSafely("safety number of the new identity: \(pendingNumber)")
+            let access = try options.access(command: "cipherchat fingerprint")
+            if case .own(let client) = access, user != nil { try await client.start(receiving: false) }
+            let params: [String: Any] = user.map { ["user": $0] } ?? [:]
+            let result = try await access.call("fingerprint", params, timeout: 60) as? [String: Any] ?? [:]
+            await access.finish()
+            let name = result["username"] as? String ?? "?"
+            printSafely("\(name): \(result["fingerprint"] as? String ?? "?")")
+            guard let user else { return }
+            printSafely("safety number: \(result["safety_number"] as? String ?? "?")")
+            if let pending = result["pending"] as? [String: Any] {
+                printSafely("\(user) CHANGED identity, not accepted: \(pending["fingerprint"] as? String ?? "?")")
+                printSafely("safety number of the new identity: \(pending["safety_number"] as? String ?? "?")")
                 printSafely("check it with \(user), then: cipherchat trust \(user) NUMBER")
             }
         }
@@ -53,11 +51,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient(command: "cipherchat verify")
-            try await client.start(receiving: false)
-            let matched = try await client.verify(user, safetyNumber: safetyNumber.joined())
-            await client.stop()
-            guard matched else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }
+            let access = try options.access(command: "cipherchat verify")
+            if case .own(let client) = access { try await client.start(receiving: false) }
+            let result = try await access.call("verify", ["user": user, "number": safetyNumber.joined()], timeout: 60) as? [String: Any]
+            await access.finish()
+            guard result?["verified"] as? Bool == true else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }
             printSafely("\(user) is verified")
         }
     }
@@ -85,24 +83,58 @@ struct TrustCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient(command: "cipherchat trust")
+            guard !confirmation.isEmpty else {
+                throw CommandFailure.usage("give the new safety number or fingerprint you checked: cipherchat trust \(user) NUMBER")
+            }
+            let access = try options.access(command: "cipherchat trust")
+            // Messages held back by the change are shown by the owner; when this process owns
+            // the home, here.
             let printer = Task {
+                guard case .own(let client) = access else { return }
                 for await event in client.events {
                     if case .message(let record) = event { printSafely(MessageFormat.line(record)) }
                 }
             }
-            guard !confirmation.isEmpty else {
-                throw CommandFailure.usage("give the new safety number or fingerprint you checked: cipherchat trust \(user) NUMBER")
-            }
-            switch try await client.trust(user, confirming: confirmation.joined()) {
-            case .accepted: break
-            case .noChange: throw CommandFailure.failure("\(user) has no changed identity to accept")
-            case .mismatch:
+            let result = try await access.call("trust", ["user": user, "confirm": confirmation.joined()], timeout: 60) as? [String: Any]
+            switch result?["outcome"] as? String {
+            case "accepted": break
+            case "no_change": throw CommandFailure.failure("\(user) has no changed identity to accept")
+            default:
                 throw CommandFailure.mismatch("that is not the safety number or fingerprint of \(user)'s new identity: nothing accepted")
             }
-            await client.stop()
+            await access.finish()
             printer.cancel()
             printSafely("accepted \(user)'s new identity (not verified: compare safety numbers)")
+        }
+    }
+}
+
+struct ContactsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "List your contacts: name, fingerprint, verified, and a changed identity not yet accepted.",
+        discussion: "With --json, one object a line: username, fingerprint, verified, identity_changed."
+    )
+
+    @OptionGroup var options: ClientOptions
+
+    @Flag(help: "One JSON object a line.")
+    var json = false
+
+    func run() async throws {
+        try await runReportingFailures {
+            let access = try options.access(command: "cipherchat contacts")
+            let contacts = try await access.call("contacts", timeout: 60) as? [[String: Any]] ?? []
+            await access.finish()
+            for contact in contacts {
+                if json { print(JSONLine.encode(contact)); continue }
+                let name = contact["username"] as? String ?? "?"
+                let fingerprint = contact["fingerprint"] as? String ?? "?"
+                var marks: [String] = []
+                if contact["verified"] as? Bool == true { marks.append("verified") }
+                if contact["identity_changed"] as? Bool == true { marks.append("CHANGED identity, not accepted") }
+                printSafely("\(name)  \(fingerprint)" + (marks.isEmpty ? "" : "  " + marks.joined(separator: ", ")))
+            }
         }
     }
 }
