@@ -17,6 +17,9 @@ extension ChatClient {
     static let transferWindow = 8
     /// Connection losses a transfer rides out (reconnecting each time) before it gives up.
     static let transferAttempts = 40
+    /// Chunks let out per durable record of the upload's progress: 1 MiB per disk sync, and
+    /// little more held in memory than the window of chunks in flight.
+    static let chunksPerRecord = 4
 
     /// Sends the file at `path` to one user: uploads it, then sends them the offer.
     @discardableResult
@@ -51,8 +54,19 @@ extension ChatClient {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let snapshot = try FileSnapshot(path: absolute)
         let sortedRecipients = Array(Set(recipients)).sorted()
-        let upload = try pendingUpload(path: absolute, recipients: sortedRecipients, room: room, snapshot: snapshot)
-        let manifest = try await withTransferRetries { try await self.uploadOnce(upload) }
+        var upload = try pendingUpload(path: absolute, recipients: sortedRecipients, room: room, snapshot: snapshot)
+        let manifest: FileManifest
+        do {
+            let first = upload
+            manifest = try await withTransferRetries { try await self.uploadOnce(first) }
+        } catch is UploadMustRestart {
+            // The file is not what was let out under this key: a new key, a new blob.
+            logger.notice("the file changed since its upload began: starting it again")
+            if let oldID = Hex.decode(upload.blobID) { try forgetUpload(oldID) }
+            upload = try pendingUpload(path: absolute, recipients: sortedRecipients, room: room, snapshot: FileSnapshot(path: absolute))
+            let again = upload
+            manifest = try await withTransferRetries { try await self.uploadOnce(again) }
+        }
         guard let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
         return FileOffer(blobID: blobID, manifest: manifest, room: room)
     }
@@ -61,6 +75,18 @@ extension ChatClient {
     public func forgetUpload(_ blobID: [UInt8]) throws {
         var changes = StoreChanges()
         changes.delete("upload", Hex.encode(blobID))
+        changes.delete("upload-sent", Hex.encode(blobID))
+        try store.commit(changes)
+    }
+
+    /// Chunks that may leave are recorded durably first (SentChunkDigest).
+    func uploadProgress(_ blobID: String) throws -> UploadProgress? {
+        try store.item("upload-sent", blobID).map { try JSONDecoder().decode(UploadProgress.self, from: Data($0)) }
+    }
+
+    func recordUploadProgress(_ blobID: String, _ progress: UploadProgress) throws {
+        var changes = StoreChanges()
+        changes.put("upload-sent", blobID, Array(try JSONEncoder().encode(progress)))
         try store.commit(changes)
     }
 
@@ -118,10 +144,21 @@ extension ChatClient {
         let descriptor = Glibc.open(upload.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileTransferError.unreadable(upload.path) }
         defer { Glibc.close(descriptor) }
-        guard try FileSnapshot(path: upload.path).matches(upload) else { throw FileTransferError.changedDuringUpload(upload.path) }
+        guard try FileSnapshot(descriptor: descriptor, path: upload.path).matches(upload) else {
+            throw FileTransferError.changedDuringUpload(upload.path)
+        }
+        // What earlier attempts may have let out. The relay holding chunks this client has no
+        // record of (a store from before records were kept) cannot be checked: start over.
+        let letOut = try await uploadProgress(upload.blobID)
+        guard letOut != nil || firstMissing == 0 else { throw UploadMustRestart() }
 
         var encryptor = try FileEncryptor(resumingWith: key, chunkSize: upload.chunkSize)
         var sender = ChunkUploader(link: link, blobID: blobID, firstMissing: firstMissing)
+        var digest = SentChunkDigest()
+        var recorded = letOut?.chunks ?? 0
+        // Sealed chunks wait here until the digest has matched what was let out before, and
+        // until a durable record covers them; a batch costs one disk sync.
+        var waiting: [Data] = []
         // The file's size is known, so each read is one chunk, sealed where it was read.
         var buffer = [UInt8](repeating: 0, count: upload.chunkSize)
         for index in 0..<chunkCount {
@@ -131,7 +168,23 @@ extension ChatClient {
                 throw FileTransferError.changedDuringUpload(upload.path)
             }
             let chunk = try buffer.withUnsafeBytes { try encryptor.seal(chunk: UnsafeRawBufferPointer(rebasing: $0.prefix(expected)), isFinal: isFinal) }
-            try await sender.send(chunk)
+            digest.add(sealedChunk: chunk)
+            if let letOut, digest.chunks == letOut.chunks, !constantTimeEquals(digest.value, Hex.decode(letOut.digest) ?? []) {
+                throw UploadMustRestart()
+            }
+            if index >= firstMissing { waiting.append(chunk) }
+            let verified = digest.chunks >= (letOut?.chunks ?? 0)
+            guard verified, waiting.count >= Self.chunksPerRecord || isFinal, !waiting.isEmpty else {
+                // A relay claiming to hold less than was let out cannot make this buffer grow.
+                guard waiting.count <= 4 * Self.chunksPerRecord else { throw UploadMustRestart() }
+                continue
+            }
+            if digest.chunks > recorded {
+                try await recordUploadProgress(upload.blobID, UploadProgress(chunks: digest.chunks, digest: Hex.encode(digest.value)))
+                recorded = digest.chunks
+            }
+            for waitingChunk in waiting { try await sender.send(waitingChunk) }
+            waiting.removeAll(keepingCapacity: true)
         }
         guard try Self.readFully(descriptor, into: &buffer, path: upload.path) == 0 else {
             throw FileTransferError.changedDuringUpload(upload.path)
@@ -185,24 +238,26 @@ extension ChatClient {
     }
 }
 
+/// The file differs from what an earlier attempt let out under the upload's key.
+struct UploadMustRestart: Error {}
+
 /// Uploads chunks in order with a bounded window of requests in flight: the relay's replies
 /// pace the sender, so memory holds at most `ChatClient.transferWindow` chunks.
+/// It is handed the chunks from `firstMissing` on, in order.
 struct ChunkUploader {
     let link: RelayLink
     let blobID: [UInt8]
-    let firstMissing: UInt64
-    private var index: UInt64 = 0
+    private var index: UInt64
     private var inFlight: [Task<Void, any Error>] = []
 
     init(link: RelayLink, blobID: [UInt8], firstMissing: UInt64) {
         self.link = link
         self.blobID = blobID
-        self.firstMissing = firstMissing
+        index = firstMissing
     }
 
     mutating func send(_ chunk: Data) async throws {
         defer { index += 1 }
-        guard index >= firstMissing else { return }
         var upload = WireBlobChunkUpload()
         upload.blobID = Data(blobID)
         upload.index = index

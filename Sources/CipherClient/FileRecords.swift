@@ -1,5 +1,8 @@
 import CipherCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A file someone sent this user: what `cipherchat file list` shows, and what `file get` needs
 /// to fetch and open it. Kept sealed in the store (it holds the file key).
@@ -52,23 +55,34 @@ struct PendingUpload: Codable, Sendable, Hashable {
     let chunkSize: Int
 }
 
+/// How far an upload has let chunks out, recorded durably before they leave (SentChunkDigest):
+/// the first `chunks` chunks, and the digest of their tags.
+struct UploadProgress: Codable, Sendable, Hashable {
+    let chunks: UInt64
+    let digest: String
+}
+
 /// A file's identity on disk, to tell whether it changed since an upload began.
 struct FileSnapshot: Equatable {
     let size: UInt64
     let modified: Double
     let inode: UInt64
 
+    /// The file open at `descriptor`, as it is now: the upload reads this very file, so its
+    /// identity is taken from the descriptor, not from a path that may since name another.
+    init(descriptor: Int32, path: String) throws {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw FileTransferError.unreadable(path) }
+        size = UInt64(status.st_size)
+        modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+        inode = UInt64(status.st_ino)
+    }
+
     init(path: String) throws {
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw FileTransferError.unreadable(path)
-        }
-        guard (attributes[.type] as? FileAttributeType) == .typeRegular else { throw FileTransferError.unreadable(path) }
-        size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0
-        modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileTransferError.unreadable(path) }
+        defer { close(descriptor) }
+        try self.init(descriptor: descriptor, path: path)
     }
 
     func matches(_ upload: PendingUpload) -> Bool {
