@@ -13,6 +13,8 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
     case messageTooLong(Int)
     case relay(RelayError)
     case serverCertificateChanged
+    /// Messages the relay has not confirmed; they stay in the outbox.
+    case notConfirmed(count: Int)
 
     public var description: String {
         switch self {
@@ -34,6 +36,10 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
         case .invalidServerAddress(let address): "'\(address)' is not HOST:PORT"
         case .messageTooLong(let limit): "a message is limited to \(limit) bytes"
         case .relay(let error): "the relay refused: \(error)"
+        case .notConfirmed(let count):
+            count == 1
+                ? "the relay has not confirmed the message: it stays in the outbox and is sent when the relay can store it"
+                : "the relay has not confirmed \(count) messages: they stay in the outbox and are sent when the relay can store them"
         case .serverCertificateChanged:
             "the relay's certificate does not match the pinned fingerprint: refusing to connect (see 'cipherchat init --server-fingerprint')"
         }

@@ -1,12 +1,18 @@
 import ArgumentParser
 import CipherClient
+import CipherRelay
 import Foundation
 
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
         abstract: "Send a message to a user or a room; exit 0 once the relay has stored it durably.",
-        discussion: "Exit 6 when TO's identity changed (see 'cipherchat trust') or the trust policy refuses an unverified contact."
+        discussion: """
+            The message is encrypted into the local outbox first, and every command that connects \
+            sends what the outbox holds. Exit 9 when the relay has not confirmed it within \
+            --timeout or cannot store it now: it stays in the outbox. Exit 6 when TO's identity \
+            changed (see 'cipherchat trust') or the trust policy refuses an unverified contact.
+            """
     )
 
     @OptionGroup var options: ClientOptions
@@ -17,23 +23,37 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(parsing: .remaining, help: "The message; several words are joined with spaces.")
     var message: [String]
 
-    @Option(help: "Give up after this many seconds without the relay's acknowledgement.")
+    @Option(help: "Give up after this many seconds without the relay's acknowledgement (exit 9).")
     var timeout: Double = 30
 
     func run() async throws {
         try await runReportingFailures {
             guard !message.isEmpty else { throw CommandFailure.usage("nothing to send") }
+            guard timeout > 0, timeout <= 86_400 else { throw CommandFailure.usage("--timeout must be between 0 and 86400 seconds") }
             let client = try options.openClient()
-            try await client.start(receiving: false)
             let text = message.joined(separator: " ")
-            try await withDeadline(seconds: timeout) {
-                if to.first == "#" {
-                    try await client.sendToRoom(to, text: text)
-                } else {
-                    try await client.send(text, to: to)
+            let outboxBefore = try await client.outboxCount()
+            // With a session to send on, the message is sealed before anything goes to the
+            // relay: it is kept whatever the relay does, and resent by the next command.
+            let sealed = to.first == "#" ? false : try await client.sealIntoOutbox(text, to: to)
+            let to = self.to
+            do {
+                try await withDeadline(seconds: timeout) {
+                    try await client.start(receiving: false)
+                    if sealed {
+                        try await client.outboxSent()
+                    } else if to.first == "#" {
+                        try await client.sendToRoom(to, text: text)
+                    } else {
+                        try await client.send(text, to: to)
+                    }
+                    await client.stop()
                 }
+            } catch {
+                let outboxAfter = (try? await client.outboxCount()) ?? 0
+                let kept = sealed || outboxAfter > outboxBefore
+                throw CommandFailure.unconfirmed(error, keptInOutbox: kept) ?? error
             }
-            await client.stop()
         }
     }
 }
@@ -112,17 +132,22 @@ actor RecvProgress {
     }
 }
 
-/// Runs `body`, failing with a clear message when it takes longer than `seconds`.
+/// Runs `body`, throwing `CommandTimeout` once `seconds` have passed whatever the relay does:
+/// the body runs in a task of its own and is left behind, so a call that does not end on
+/// cancellation (a reply that never comes) cannot hold the command.
 func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            throw CommandFailure.failure("the relay did not confirm within \(seconds) s; the message stays queued and is resent next time")
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
+    guard let result = try await Deadline.result(by: .now + .milliseconds(Int64(seconds * 1000)), of: body) else {
+        throw CommandTimeout(seconds: seconds)
+    }
+    return result
+}
+
+/// A command's time ran out before the relay answered.
+struct CommandTimeout: Error, CustomStringConvertible {
+    let seconds: Double
+
+    var description: String {
+        "the relay did not answer within \(seconds.formatted()) s"
     }
 }
 
