@@ -1,3 +1,4 @@
+import _ConnectionPoolModule
 import CipherRelay
 import PostgresNIO
 
@@ -18,6 +19,10 @@ extension PostgresRelayStore {
             outcome = try await Deadline.result(by: .now + timeout, of: body)
         } catch let error as PSQLError where Self.meansUnreachable(error) {
             throw StoreUnavailableError.unreachable(loggedError(error))
+        } catch let error as ConnectionPoolError where error == .connectionCreationCircuitBreakerTripped {
+            // After about a minute of failed attempts the pool fails requests at once, until a
+            // connection succeeds again.
+            throw StoreUnavailableError.unreachable("the connection pool cannot connect")
         }
         guard let outcome else { throw StoreUnavailableError.timedOut(after: timeout) }
         return outcome
