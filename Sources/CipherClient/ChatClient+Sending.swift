@@ -15,8 +15,35 @@ extension ChatClient {
         return record
     }
 
+    /// Encrypts `text` for `recipient` into the outbox without the relay, when there is a
+    /// session to send on: the message is then kept whatever the relay does, and goes with the
+    /// next connection (`resendOutbox`). False, with nothing written, when sealing needs the
+    /// recipient's prekey bundle, which only the relay has.
+    public func sealIntoOutbox(_ text: String, to recipient: String) throws -> Bool {
+        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
+        guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        guard try hasSessionToSendOn(recipient) else { return false }
+        let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
+        _ = try sealNow(payload, to: recipient, bundle: nil, kind: "text", text: text)
+        return true
+    }
+
+    /// How many messages the outbox holds, sealed but not yet accepted by the relay.
+    public func outboxCount() throws -> Int {
+        try store.outbox().count
+    }
+
+    /// Waits for the resend of the outbox that the connection started, and throws
+    /// `ClientError.notConfirmed` when entries are left that the relay has not accepted.
+    public func outboxSent() async throws {
+        await outboxResend?.value
+        let left = try store.outbox().count
+        if left > 0 { throw ClientError.notConfirmed(count: left) }
+    }
+
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
-    /// removes it from the outbox and is thrown. An entry for a room (its recipient `#name`,
+    /// removes it from the outbox and is thrown. `CODE_STORE_UNAVAILABLE` is thrown too, with
+    /// the entry kept: the relay cannot store it now, and says when to try again. An entry for a room (its recipient `#name`,
     /// its envelope a group message) goes as `RoomSend`, any other as `SendEnvelope`.
     func deliver(_ entry: OutboxEntry) async throws {
         let request: WireClientFrame.OneOf_Body
@@ -44,6 +71,8 @@ extension ChatClient {
                 changes.outboxRemovals.append(entry.clientMessageID)
                 try store.commit(changes, durable: false)
                 return
+            } catch let error as RelayError where error.code == .storeUnavailable {
+                throw ClientError.relay(error)
             } catch let error as RelayError where error.code == .rateLimited {
                 try await Task.sleep(for: .milliseconds(Int(max(error.retryAfterMilliseconds, 10))))
             } catch let error as RelayError where error == .connectionClosed || error.code == .internal {
@@ -57,12 +86,18 @@ extension ChatClient {
         }
     }
 
-    /// Resends what the relay had not acknowledged when the last connection ended.
+    /// Resends what the relay had not acknowledged when the last connection ended, or what was
+    /// sealed while there was none. When the relay cannot store now, the rest waits for the
+    /// next connection.
     func resendOutbox(on link: RelayLink) async {
         guard let entries = try? store.outbox() else { return }
         for entry in entries {
             do {
                 try await deliver(entry)
+            } catch ClientError.relay(let error) where error.code == .storeUnavailable {
+                return
+            } catch is CancellationError {
+                return
             } catch {
                 eventSink.yield(.warning("a message to \(entry.recipient) was not delivered: \(error)"))
             }

@@ -20,7 +20,7 @@ extension ChatClient {
     }
 
     /// The synchronous half of `sealForSending`.
-    private func sealNow(
+    func sealNow(
         _ payload: Payload, to recipient: String, bundle: PrekeyBundle?, kind: String, text: String
     ) throws -> (entry: OutboxEntry, record: ChatRecord) {
         guard var (session, contact) = try sendingSession(to: recipient, bundle: bundle) else {
@@ -62,7 +62,7 @@ extension ChatClient {
 
     /// Whether a current session with `recipient` can be sent on: one exists and the contact's
     /// identity has not changed since.
-    private func hasSessionToSendOn(_ recipient: String) throws -> Bool {
+    func hasSessionToSendOn(_ recipient: String) throws -> Bool {
         guard let known = try contact(recipient), known.pendingIdentity == nil else { return false }
         return try store.item("session", recipient) != nil
     }

@@ -38,6 +38,9 @@ public actor ChatClient {
     /// right after a delivery (`recv`) closed the link before the acknowledgement left, and the
     /// message came again at the next login.
     var acknowledgementInFlight: Task<Void, Never>?
+    /// The resend of the outbox that the newest connection started, which `stop` waits for:
+    /// every command that connects sends what earlier ones left, not only `recv` and `chat`.
+    var outboxResend: Task<Void, Never>?
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -159,6 +162,9 @@ public actor ChatClient {
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
         stopped = true
+        // Stopped first: a resend waiting for a new connection gives up, one on this
+        // connection finishes.
+        await outboxResend?.value
         await acknowledgementInFlight?.value
         await acknowledgeStored()
         await link?.close()
@@ -187,8 +193,11 @@ public actor ChatClient {
         }
     }
 
+    /// Makes `newLink` the current connection and starts resending the outbox on it, before
+    /// anything else can run on this actor: `stop` and `outboxSent` then find the resend.
     private func install(_ newLink: RelayLink) {
         link = newLink
+        outboxResend = Task { await self.resendOutbox(on: newLink) }
         for waiter in linkWaiters { waiter.resume(returning: newLink) }
         linkWaiters.removeAll()
     }
@@ -240,7 +249,6 @@ public actor ChatClient {
     /// Handles one connection's events until it closes.
     private func serve(_ active: RelayLink) async {
         Task { await self.maintainPrekeys(on: active) }
-        Task { await self.resendOutbox(on: active) }
         for await event in active.events {
             switch event {
             case .delivery(let delivery):

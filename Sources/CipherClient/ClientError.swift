@@ -16,6 +16,8 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
     /// Another process owns the home (HomeOwnership) and did not let go in time.
     case homeOwned(String, holder: String)
     case homeUnusable(String, reason: String)
+    /// Messages the relay has not confirmed; they stay in the outbox.
+    case notConfirmed(count: Int)
 
     public var description: String {
         switch self {
@@ -40,6 +42,10 @@ public enum ClientError: Error, Hashable, CustomStringConvertible, Sendable {
         case .homeOwned(let home, let holder):
             "\(home) is in use by \(holder), which does not answer on its local socket: wait for it to finish, or stop it"
         case .homeUnusable(let home, let reason): "cannot use the home \(home): \(reason)"
+        case .notConfirmed(let count):
+            count == 1
+                ? "the relay has not confirmed the message: it stays in the outbox and is sent when the relay can store it"
+                : "the relay has not confirmed \(count) messages: they stay in the outbox and are sent when the relay can store them"
         case .serverCertificateChanged:
             "the relay's certificate does not match the pinned fingerprint: refusing to connect (see 'cipherchat init --server-fingerprint')"
         }

@@ -7,15 +7,17 @@ extension PostgresRelayStore {
     /// In one transaction holding a lock per owner: two uploads of one owner on two instances
     /// cannot both pass the quota on the same stored total.
     public func createBlob(_ blob: StoredBlob, ownerQuota: UInt64) async throws -> BlobCreation {
-        try await client.withConnection { connection in
-            _ = try await connection.query("BEGIN", logger: logger)
-            do {
-                let outcome = try await createBlob(blob, ownerQuota: ownerQuota, on: connection)
-                _ = try await connection.query("COMMIT", logger: logger)
-                return outcome
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+        return try await bounded { [self] in
+            try await client.withConnection { connection in
+                _ = try await connection.query("BEGIN", logger: logger)
+                do {
+                    let outcome = try await createBlob(blob, ownerQuota: ownerQuota, on: connection)
+                    _ = try await connection.query("COMMIT", logger: logger)
+                    return outcome
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
             }
         }
     }
@@ -45,36 +47,46 @@ extension PostgresRelayStore {
     }
 
     public func blob(id: [UInt8]) async throws -> StoredBlob? {
-        try await client.withConnection { connection in try await Self.blob(id: id, on: connection, logger: logger) }
+        return try await bounded { [self] in
+            try await client.withConnection { connection in try await Self.blob(id: id, on: connection, logger: logger) }
+        }
     }
 
     public func updateBlobProgress(id: [UInt8], storedChunks: UInt64, complete: Bool) async throws {
-        try await client.query(
-            "UPDATE blobs SET stored_chunks = \(Int64(clamping: storedChunks)), complete = \(complete) WHERE id = \(ByteBuffer(bytes: id))",
-            logger: logger
-        )
+        try await bounded { [self] in
+            try await client.query(
+                "UPDATE blobs SET stored_chunks = \(Int64(clamping: storedChunks)), complete = \(complete) WHERE id = \(ByteBuffer(bytes: id))",
+                logger: logger
+            )
+        }
     }
 
     /// One statement: concurrent fetches by several recipients each add their own name.
     public func recordBlobFetched(id: [UInt8], by username: String) async throws -> StoredBlob? {
-        try await client.query("""
-            UPDATE blobs SET fetched_by = array_append(fetched_by, \(username))
-            WHERE id = \(ByteBuffer(bytes: id)) AND NOT (\(username) = ANY (fetched_by))
-            """, logger: logger)
-        return try await blob(id: id)
+        return try await bounded { [self] in
+            try await client.query("""
+                UPDATE blobs SET fetched_by = array_append(fetched_by, \(username))
+                WHERE id = \(ByteBuffer(bytes: id)) AND NOT (\(username) = ANY (fetched_by))
+                """, logger: logger)
+            return try await blob(id: id)
+        }
     }
 
     public func deleteBlob(id: [UInt8]) async throws {
-        try await client.query("DELETE FROM blobs WHERE id = \(ByteBuffer(bytes: id))", logger: logger)
+        try await bounded { [self] in
+            try await client.query("DELETE FROM blobs WHERE id = \(ByteBuffer(bytes: id))", logger: logger)
+        }
     }
 
     public func expireBlobs(createdBefore cutoffMilliseconds: UInt64) async throws -> [[UInt8]] {
-        let rows = try await client.query(
-            "DELETE FROM blobs WHERE created_at < \(Int64(clamping: cutoffMilliseconds)) RETURNING id", logger: logger
-        )
-        var ids: [[UInt8]] = []
-        for try await id in rows.decode(ByteBuffer.self) { ids.append(Array(id.readableBytesView)) }
-        return ids
+        return try await bounded { [self] in
+            let rows = try await client.query(
+                "DELETE FROM blobs WHERE created_at < \(Int64(clamping: cutoffMilliseconds)) RETURNING id", logger: logger
+            )
+            var ids: [[UInt8]] = []
+            for try await id in rows.decode(ByteBuffer.self) { ids.append(Array(id.readableBytesView)) }
+            return ids
+        }
     }
 
     private static func blob(id: [UInt8], on connection: PostgresConnection, logger: Logger) async throws -> StoredBlob? {

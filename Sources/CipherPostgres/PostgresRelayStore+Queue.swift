@@ -16,54 +16,60 @@ import PostgresNIO
 /// complete and senders are acknowledged.
 extension PostgresRelayStore {
     public func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket {
-        let (result, signal) = try await withCheckedThrowingContinuation { continuation in
-            let call = PostgresGroupCommit.Waiting(envelope: envelope, quota: quota, decided: continuation)
-            let startWriter = groupCommit.withLock { state -> Bool? in
-                guard !state.isClosed else { return nil }
-                return state.add(call)
+        return try await bounded { [self] in
+            let (result, signal) = try await withCheckedThrowingContinuation { continuation in
+                let call = PostgresGroupCommit.Waiting(envelope: envelope, quota: quota, decided: continuation)
+                let startWriter = groupCommit.withLock { state -> Bool? in
+                    guard !state.isClosed else { return nil }
+                    return state.add(call)
+                }
+                switch startWriter {
+                case nil: continuation.resume(throwing: PostgresRelayStoreError.closed)
+                case true?: Task { await self.writeBatches() }
+                case false?: break
+                }
             }
-            switch startWriter {
-            case nil: continuation.resume(throwing: PostgresRelayStoreError.closed)
-            case true?: Task { await self.writeBatches() }
-            case false?: break
-            }
+            if case .quotaExceeded = result { return EnqueueTicket(result: result) { completion in completion(.success(())) } }
+            // A duplicate may be of an envelope in this very batch: it too waits for the commit.
+            return EnqueueTicket(result: result) { completion in signal.notify(completion) }
         }
-        if case .quotaExceeded = result { return EnqueueTicket(result: result) { completion in completion(.success(())) } }
-        // A duplicate may be of an envelope in this very batch: it too waits for the commit.
-        return EnqueueTicket(result: result) { completion in signal.notify(completion) }
     }
 
     /// Waits until every envelope enqueued before the call has been committed (or its batch
     /// failed), then reads: what is handed out from here is in the database, and everything
     /// enqueued through this instance before is seen.
     public func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope] {
-        guard limit > 0 else { return [] }
-        await earlierEnqueuesSettled()
-        // Taken before the read: a deletion that leaves this set has committed, and the read
-        // does not see its envelope.
-        let deleted = groupCommit.withLock { $0.uncommittedDeletions[recipient] } ?? []
-        let rows = try await client.query("""
-            SELECT delivery_id, sender, client_message_id, accepted_at, envelope FROM queue
-            WHERE recipient = \(recipient) AND delivery_id > \(Int64(clamping: afterID))
-            ORDER BY delivery_id LIMIT \(limit + deleted.count)
-            """, logger: logger)
-        var envelopes: [QueuedEnvelope] = []
-        for try await (id, sender, clientMessageID, acceptedAt, envelope) in rows.decode((Int64, String, ByteBuffer, Int64, ByteBuffer).self)
-        where !deleted.contains(UInt64(clamping: id)) && envelopes.count < limit {
-            envelopes.append(QueuedEnvelope(
-                deliveryID: UInt64(clamping: id), sender: sender, recipient: recipient,
-                clientMessageID: Array(clientMessageID.readableBytesView), acceptedAtMilliseconds: UInt64(clamping: acceptedAt),
-                envelope: Array(envelope.readableBytesView)
-            ))
+        return try await bounded { [self] in
+            guard limit > 0 else { return [] }
+            await earlierEnqueuesSettled()
+            // Taken before the read: a deletion that leaves this set has committed, and the read
+            // does not see its envelope.
+            let deleted = groupCommit.withLock { $0.uncommittedDeletions[recipient] } ?? []
+            let rows = try await client.query("""
+                SELECT delivery_id, sender, client_message_id, accepted_at, envelope FROM queue
+                WHERE recipient = \(recipient) AND delivery_id > \(Int64(clamping: afterID))
+                ORDER BY delivery_id LIMIT \(limit + deleted.count)
+                """, logger: logger)
+            var envelopes: [QueuedEnvelope] = []
+            for try await (id, sender, clientMessageID, acceptedAt, envelope) in rows.decode((Int64, String, ByteBuffer, Int64, ByteBuffer).self)
+            where !deleted.contains(UInt64(clamping: id)) && envelopes.count < limit {
+                envelopes.append(QueuedEnvelope(
+                    deliveryID: UInt64(clamping: id), sender: sender, recipient: recipient,
+                    clientMessageID: Array(clientMessageID.readableBytesView), acceptedAtMilliseconds: UInt64(clamping: acceptedAt),
+                    envelope: Array(envelope.readableBytesView)
+                ))
+            }
+            return envelopes
         }
-        return envelopes
     }
 
     /// Deletes with the next batch, and waits for its commit.
     public func acknowledge(recipient: String, deliveryIDs: [UInt64]) async throws {
-        guard !deliveryIDs.isEmpty else { return }
-        let signal = try scheduleDeletion(recipient: recipient, deliveryIDs: deliveryIDs)
-        try await signal.wait()
+        try await bounded { [self] in
+            guard !deliveryIDs.isEmpty else { return }
+            let signal = try scheduleDeletion(recipient: recipient, deliveryIDs: deliveryIDs)
+            try await signal.wait()
+        }
     }
 
     /// Deletes with the next batch, without waiting; `pending` leaves the envelopes out from
@@ -84,26 +90,32 @@ extension PostgresRelayStore {
     }
 
     public func expire(acceptedBefore cutoffMilliseconds: UInt64) async throws -> Int {
-        let rows = try await client.query("SELECT cipherchat_expire(\(Int64(clamping: cutoffMilliseconds)))", logger: logger)
-        for try await removed in rows.decode(Int64.self) { return Int(removed) }
-        throw PostgresRelayStoreError.unexpectedResult
+        return try await bounded { [self] in
+            let rows = try await client.query("SELECT cipherchat_expire(\(Int64(clamping: cutoffMilliseconds)))", logger: logger)
+            for try await removed in rows.decode(Int64.self) { return Int(removed) }
+            throw PostgresRelayStoreError.unexpectedResult
+        }
     }
 
     public func queuedCount(for recipient: String) async throws -> Int {
-        await earlierEnqueuesSettled()
-        let rows = try await client.query("SELECT queued FROM queue_counts WHERE recipient = \(recipient)", logger: logger)
-        for try await queued in rows.decode(Int64.self) { return Int(queued) }
-        return 0
+        return try await bounded { [self] in
+            await earlierEnqueuesSettled()
+            let rows = try await client.query("SELECT queued FROM queue_counts WHERE recipient = \(recipient)", logger: logger)
+            for try await queued in rows.decode(Int64.self) { return Int(queued) }
+            return 0
+        }
     }
 
     public func queuedCounts(among recipients: [String]) async throws -> [String: Int] {
-        guard !recipients.isEmpty else { return [:] }
-        let rows = try await client.query(
-            "SELECT recipient, queued FROM queue_counts WHERE recipient = ANY (\(recipients)) AND queued > 0", logger: logger
-        )
-        var counts: [String: Int] = [:]
-        for try await (recipient, queued) in rows.decode((String, Int64).self) { counts[recipient] = Int(queued) }
-        return counts
+        return try await bounded { [self] in
+            guard !recipients.isEmpty else { return [:] }
+            let rows = try await client.query(
+                "SELECT recipient, queued FROM queue_counts WHERE recipient = ANY (\(recipients)) AND queued > 0", logger: logger
+            )
+            var counts: [String: Int] = [:]
+            for try await (recipient, queued) in rows.decode((String, Int64).self) { counts[recipient] = Int(queued) }
+            return counts
+        }
     }
 
     private func earlierEnqueuesSettled() async {

@@ -30,6 +30,8 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     let queueClient: PostgresClient
     let flusher: WALFlusher
     let logger: Logger
+    /// The deadline of each store operation (`PostgresRelayStore+Deadline.swift`).
+    let operationTimeout: Duration
     /// Names this process in the NOTIFY payloads, so it ignores its own.
     let instanceID = UUID().uuidString
     let groupCommit = Mutex(PostgresGroupCommit())
@@ -39,8 +41,11 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     private let listener: QueueListener
 
     /// Connects, brings the schema up to date, and starts listening for other instances'
-    /// commits.
-    public static func connect(to location: PostgresLocation, logger: Logger) async throws -> PostgresRelayStore {
+    /// commits. Each later operation fails with `StoreUnavailableError` when it cannot finish
+    /// within `operationTimeout`.
+    public static func connect(
+        to location: PostgresLocation, logger: Logger, operationTimeout: Duration = defaultOperationTimeout
+    ) async throws -> PostgresRelayStore {
         // Migrations first, on a connection of their own, before the pool runs.
         do {
             let connection = try await PostgresConnection.connect(
@@ -69,7 +74,9 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
                 group.addTask { await queueClient.run() }
             }
         }
-        let store = PostgresRelayStore(client: client, queueClient: queueClient, runTask: runTask, logger: logger)
+        let store = PostgresRelayStore(
+            client: client, queueClient: queueClient, runTask: runTask, logger: logger, operationTimeout: operationTimeout
+        )
         do {
             try await store.listener.listening.wait()
         } catch {
@@ -79,10 +86,13 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
         return store
     }
 
-    private init(client: PostgresClient, queueClient: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(
+        client: PostgresClient, queueClient: PostgresClient, runTask: Task<Void, Never>, logger: Logger, operationTimeout: Duration
+    ) {
         self.client = client
         self.queueClient = queueClient
-        flusher = WALFlusher(client: client, instanceID: instanceID, logger: logger)
+        self.operationTimeout = operationTimeout
+        flusher = WALFlusher(client: client, instanceID: instanceID, timeout: operationTimeout, logger: logger)
         self.runTask = runTask
         self.logger = logger
         listener = QueueListener(client: client, instanceID: instanceID, logger: logger)
@@ -99,7 +109,9 @@ public final class PostgresRelayStore: RelayStore, SharedQueueSignals, Sendable 
     }
 
     /// Waits for the batches under way, then stops listening and closes the connections.
-    /// Calls made after `close` fail.
+    /// Calls made after `close` fail. While the database is down this waits for as long as
+    /// postgres-nio retries; a relay stopping bounds it (`Deadline`) and leaves the rest: what a
+    /// sender was told is stored had committed before, and nothing else needs to finish.
     public func close() async throws {
         let (wasClosed, latest) = groupCommit.withLock { state in
             defer { state.isClosed = true }

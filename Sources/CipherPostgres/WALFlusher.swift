@@ -11,12 +11,14 @@ import Synchronization
 final class WALFlusher: Sendable {
     private let client: PostgresClient
     private let instanceID: String
+    private let timeout: Duration
     private let logger: Logger
     private let state = Mutex<(waiting: [CommitSignal], running: Bool)>(([], false))
 
-    init(client: PostgresClient, instanceID: String, logger: Logger) {
+    init(client: PostgresClient, instanceID: String, timeout: Duration, logger: Logger) {
         self.client = client
         self.instanceID = instanceID
+        self.timeout = timeout
         self.logger = logger
     }
 
@@ -40,11 +42,16 @@ final class WALFlusher: Sendable {
             guard !signals.isEmpty else { return }
             let outcome: Result<Void, any Error>
             do {
-                try await client.query("""
-                    INSERT INTO durability_marks (instance, marks) VALUES (\(instanceID), 1)
-                    ON CONFLICT (instance) DO UPDATE SET marks = durability_marks.marks + 1
-                    """, logger: logger)
-                outcome = .success(())
+                // Bounded, so that senders waiting on this flush hear of an outage rather than
+                // wait for the end of it; a flush abandoned so only leaves batches unacknowledged.
+                let flushed = try await Deadline.result(by: .now + timeout) { [client, instanceID, logger] in
+                    try await client.query("""
+                        INSERT INTO durability_marks (instance, marks) VALUES (\(instanceID), 1)
+                        ON CONFLICT (instance) DO UPDATE SET marks = durability_marks.marks + 1
+                        """, logger: logger)
+                    return true
+                }
+                outcome = flushed == nil ? .failure(StoreUnavailableError.timedOut(after: timeout)) : .success(())
             } catch {
                 logger.error("making committed envelopes durable failed", metadata: ["error": "\(loggedError(error))"])
                 outcome = .failure(error)

@@ -75,8 +75,13 @@ public actor RelayConnection {
         }
         do {
             return try await handle(frame)
+        } catch is StoreUnavailableError {
+            // Retryable, and said so at once: the client keeps what it sent and tries again.
+            service.observer.storeError(StoreOperation(frame.body))
+            sendStoreUnavailable(requestID: frame.requestID)
+            return .keepOpen
         } catch {
-            service.observer.storeError()
+            service.observer.storeError(StoreOperation(frame.body))
             send(error: .internal, "the relay could not complete the request", requestID: frame.requestID)
             return .close
         }
@@ -369,8 +374,14 @@ public actor RelayConnection {
                 var accepted = WireSendAccepted()
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
+            case .failure(let error) where error is StoreUnavailableError:
+                observer.storeError(.send)
+                reply = .relayError(
+                    .storeUnavailable, Self.storeUnavailableText, requestID: requestID,
+                    retryAfterMilliseconds: Self.storeUnavailableRetryMilliseconds
+                )
             case .failure:
-                observer.storeError()
+                observer.storeError(.send)
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"
@@ -486,6 +497,14 @@ public actor RelayConnection {
     private func alreadyAuthenticated(_ requestID: UInt64) -> Disposition {
         send(error: .alreadyAuthenticated, "this connection is already logged in", requestID: requestID)
         return .keepOpen
+    }
+
+    /// What `CODE_STORE_UNAVAILABLE` says, and when to try again (PROTOCOL.md 12.7).
+    static let storeUnavailableText = "the relay cannot store anything now; try again later"
+    static let storeUnavailableRetryMilliseconds: UInt32 = 1000
+
+    private func sendStoreUnavailable(requestID: UInt64) {
+        send(error: .storeUnavailable, Self.storeUnavailableText, requestID: requestID, retryAfter: Self.storeUnavailableRetryMilliseconds)
     }
 
     func send(

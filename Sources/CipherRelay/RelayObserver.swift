@@ -1,3 +1,5 @@
+import CipherWire
+
 /// What the relay reports for monitoring, as it happens. The server implements it with its
 /// metrics; the relay logic knows nothing of how they are kept. Calls come from the message path,
 /// so an implementation must be cheap: an atomic increment, no lock held for long, no
@@ -21,8 +23,9 @@ public protocol RelayObserver: Sendable {
     func fileChunkTransferred(bytes: Int, direction: FileTransferDirection)
     /// A frame could not be decoded, or held no request.
     func malformedFrame()
-    /// A store operation failed (the client was told the relay could not complete it).
-    func storeError()
+    /// A store operation failed (the client was told the relay could not complete it, or that
+    /// its store is unavailable), while serving `operation`.
+    func storeError(_ operation: StoreOperation)
 }
 
 /// The limits a relay enforces, as metrics label them: a small fixed set, never user input.
@@ -32,6 +35,36 @@ public enum RelayLimit: String, Sendable, CaseIterable {
     case queueQuota = "queue_quota"
     case connectionsTotal = "connections_total"
     case connectionsPerAddress = "connections_per_address"
+}
+
+/// What the relay was doing when its store failed, as metrics label it: the kind of request, or
+/// the relay's own reads.
+public enum StoreOperation: String, Sendable, CaseIterable {
+    case register
+    case login
+    case prekeys
+    case bundle
+    case send
+    case acknowledge
+    case rooms
+    case files
+    /// The expiry sweep and the reads of a scrape or readiness check.
+    case maintenance
+
+    /// The operation a client frame asks for.
+    init(_ body: WireClientFrame.OneOf_Body?) {
+        switch body {
+        case .register: self = .register
+        case .login: self = .login
+        case .publishPrekeys: self = .prekeys
+        case .fetchBundle: self = .bundle
+        case .send: self = .send
+        case .acknowledge: self = .acknowledge
+        case .roomChange, .roomSend, .fetchRoom: self = .rooms
+        case .blobUploadStart, .blobChunkUpload, .blobUploadFinish, .blobChunkRequest, .blobReceived: self = .files
+        case .ping, nil: self = .maintenance
+        }
+    }
 }
 
 /// Which way a file chunk went through the relay, as metrics label it.
@@ -63,5 +96,5 @@ public struct SilentRelayObserver: RelayObserver {
     public func authenticationFailed(_ reason: AuthenticationFailure) {}
     public func fileChunkTransferred(bytes: Int, direction: FileTransferDirection) {}
     public func malformedFrame() {}
-    public func storeError() {}
+    public func storeError(_ operation: StoreOperation) {}
 }

@@ -24,7 +24,8 @@ public final class RelayMetrics: RelayObserver {
     private let authenticationFailures: [AuthenticationFailure: Counter]
     private let fileBytes: [FileTransferDirection: Counter]
     private let malformedFrames: Counter
-    private let storeErrors: Counter
+    private let storeErrors: [StoreOperation: Counter]
+    private let storeAvailable: Gauge
 
     /// Upper bounds of the delivery latency buckets: from a push to an online recipient (about
     /// a millisecond) to a queue read after days offline.
@@ -72,7 +73,12 @@ public final class RelayMetrics: RelayObserver {
             (direction, counter("file_bytes", fileBytesHelp, labels: [("direction", direction.rawValue)]))
         })
         malformedFrames = counter("malformed_frames", "Frames that did not decode as a client frame, or held no request.")
-        storeErrors = counter("store_errors", "Store operations that failed.")
+        let storeErrorsHelp = "Store operations that failed, by what the relay was doing."
+        storeErrors = Dictionary(uniqueKeysWithValues: StoreOperation.allCases.map { operation in
+            (operation, counter("store_errors", storeErrorsHelp, labels: [("operation", operation.rawValue)]))
+        })
+        storeAvailable = gauge("store_available", "1 when the store answered the last scrape's read in time, else 0.")
+        storeAvailable.set(Int64(1))
     }
 
     private static func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
@@ -116,18 +122,20 @@ public final class RelayMetrics: RelayObserver {
         malformedFrames.increment()
     }
 
-    public func storeError() {
-        storeErrors.increment()
+    public func storeError(_ operation: StoreOperation) {
+        storeErrors[operation]?.increment()
     }
 
     // MARK: Scraping
 
     /// Sets the gauges of current state; `queued` is nil when the store did not answer (the
-    /// gauge keeps its last value and the failure counts as a store error).
+    /// queue gauge keeps its last value, the store counts as unavailable and the failure as a
+    /// store error).
     func update(openConnections: Int, loggedInUsers: Int, queued: Int?) {
         self.openConnections.set(Int64(openConnections))
         self.loggedInUsers.set(Int64(loggedInUsers))
-        if let queued { queuedEnvelopes.set(Int64(queued)) } else { storeError() }
+        storeAvailable.set(Int64(queued == nil ? 0 : 1))
+        if let queued { queuedEnvelopes.set(Int64(queued)) } else { storeError(.maintenance) }
     }
 
     /// The exposition in Prometheus's text format (version 0.0.4).

@@ -21,6 +21,10 @@ public final class RelayServer: Sendable {
     public let localAddress: SocketAddress
     /// Set once `shutdown()` has begun: `/readyz` then answers 503.
     private let draining = Atomic<Bool>(false)
+    /// When the stop that `shutdown()` began must be over, the store closed included.
+    private let stopDeadlineValue = Mutex<ContinuousClock.Instant?>(nil)
+    /// The end of the grace period kept for closing the store: clients get the rest.
+    static let storeCloseReserve = Duration.seconds(1)
 
     /// Binds the listening socket; `run()` then serves until `shutdown()`.
     public init(
@@ -96,9 +100,16 @@ public final class RelayServer: Sendable {
     /// left, and returns.
     public func shutdown() async {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
+        stopDeadlineValue.withLock { $0 = .now + .seconds(Int64(configuration.shutdownGraceSeconds)) }
         logger.info("stopping: no new connections, connected clients told to go elsewhere")
         serverChannel.close(promise: nil)
         await service.announceShutdown()
+    }
+
+    /// When the stop must be over, once `shutdown()` has begun: the caller closes the store by
+    /// then, abandoning what it has not finished (`Deadline`).
+    public var stopDeadline: ContinuousClock.Instant? {
+        stopDeadlineValue.withLock { $0 }
     }
 
     /// Whether the relay is stopping.
@@ -107,9 +118,12 @@ public final class RelayServer: Sendable {
     /// Client connections open now, logged in or not.
     public var openConnections: Int { connections.limiter.openConnections }
 
-    /// Waits, at most the grace period, until every connection has ended, then closes the rest.
+    /// Waits, at most the grace period less the store's share, until every connection has
+    /// ended, then closes the rest.
     private func waitForConnectionsToEnd() async {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(Int64(configuration.shutdownGraceSeconds)))
+        let grace = Duration.seconds(Int64(configuration.shutdownGraceSeconds))
+        let stop = stopDeadline ?? .now + grace
+        let deadline = stop - min(Self.storeCloseReserve, grace / 2)
         while connections.open.count > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }

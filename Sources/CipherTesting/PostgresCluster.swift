@@ -91,6 +91,19 @@ public final class PostgresCluster: Sendable {
         try Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-l", log.path, "-w", "-t", "30", "-o", options, "start"])
     }
 
+    /// Stops the server as an operator would for maintenance (`pg_ctl stop -m fast`: clients
+    /// are disconnected, the data is kept); `startAgain()` brings it back on the same port.
+    public func stopServer() throws {
+        try Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+    }
+
+    /// Starts the server again after `stopServer()`, on the same port.
+    public func startAgain() throws {
+        let log = directory.appending(path: "server-\(port)-started-again.log")
+        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=200"
+        try Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-l", log.path, "-w", "-t", "30", "-o", options, "start"])
+    }
+
     /// Stops the server at once and removes its directory.
     public func stop() {
         _ = try? Self.runServerTool("pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])

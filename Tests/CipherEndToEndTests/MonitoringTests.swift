@@ -35,7 +35,8 @@ struct MonitoringTests {
         #expect(samples.value("cipherchat_authentication_failures_total{reason=\"bad_proof\"}") == 0)
         for name in [
             "cipherchat_connections_open", "cipherchat_users_logged_in", "cipherchat_envelopes_expired_total",
-            "cipherchat_malformed_frames_total", "cipherchat_store_errors_total",
+            "cipherchat_malformed_frames_total", "cipherchat_store_errors_total{operation=\"send\"}",
+            "cipherchat_store_available",
         ] {
             #expect(samples.value(name) != nil, "no \(name) in the exposition")
         }

@@ -39,7 +39,8 @@ struct MonitoringEndpointTests {
         #expect(online.value("cipherchat_malformed_frames_total") == 1)
         #expect(online.value("cipherchat_limit_rejections_total{limit=\"frame_size\"}") == 1)
         #expect(online.value("cipherchat_connections_open") == 1)
-        #expect(online.value("cipherchat_store_errors_total") == 0)
+        #expect(online.value("cipherchat_store_errors_total{operation=\"send\"}") == 0)
+        #expect(online.value("cipherchat_store_available") == 1)
         await alice.close()
         await relay.stop()
     }
@@ -63,7 +64,9 @@ struct MonitoringEndpointTests {
         #expect(ready.status == .serviceUnavailable)
         #expect(String(decoding: ready.body, as: UTF8.self) == "{\"status\":\"store_unreachable\"}\n")
         #expect(await endpoints.respond(method: .GET, uri: "/healthz").status == .ok)
-        #expect(await scrape(endpoints).value("cipherchat_store_errors_total") == 1)
+        let samples = await scrape(endpoints)
+        #expect(samples.value("cipherchat_store_errors_total{operation=\"maintenance\"}") == 1)
+        #expect(samples.value("cipherchat_store_available") == 0)
         await relay.stop()
     }
 

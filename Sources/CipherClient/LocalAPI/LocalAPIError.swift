@@ -47,10 +47,14 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
             case .unknownContact: ("unknown_contact", 1)
             case .invalidUsername, .invalidServerAddress, .messageTooLong, .notInitialized, .alreadyInitialized: ("usage", 64)
             case .storeCorrupted: ("store_corrupted", 4)
+            case .relay(let relay) where relay.code == .storeUnavailable: ("store_unavailable", 9)
             case .relay: ("relay_refused", 1)
+            case .notConfirmed: ("not_confirmed", 9)
             case .homeOwned, .homeUnusable: ("home_unavailable", 1)
             }
             self.init(kind: kind, message: error.description, exitCode: exitCode)
+        case let error as RelayError where error.code == .storeUnavailable:
+            self.init(kind: "store_unavailable", message: "the relay cannot store messages now (store_unavailable): \(error)", exitCode: 9)
         case let error as RelayError:
             self.init(kind: "relay_refused", message: "the relay refused: \(error)", exitCode: 1)
         case let error as RoomError:

@@ -513,7 +513,8 @@ public nonisolated struct WireError: Sendable {
   /// Human-readable, from a fixed set of texts: never content, keys or nonces.
   public var message: String = String()
 
-  /// For CODE_RATE_LIMITED and CODE_TOO_MANY_CONNECTIONS: when to try again.
+  /// For CODE_RATE_LIMITED, CODE_TOO_MANY_CONNECTIONS and CODE_STORE_UNAVAILABLE: when to try
+  /// again.
   public var retryAfterMs: UInt32 = 0
 
   /// The limit that was hit, for the limit codes: "message_rate", "connections_per_address",
@@ -539,6 +540,10 @@ public nonisolated struct WireError: Sendable {
     case invalidPrekey // = 12
     case `internal` // = 13
     case alreadyAuthenticated // = 14
+
+    /// The relay's store cannot do its work now (its database is down or did not answer in
+    /// time): retryable; retry_after_ms says when to try again (PROTOCOL.md 12.7).
+    case storeUnavailable // = 15
 
     /// Rooms (PROTOCOL.md 13.7): codes 20 to 29.
     case unknownRoom // = 20
@@ -577,6 +582,7 @@ public nonisolated struct WireError: Sendable {
       case 12: self = .invalidPrekey
       case 13: self = .internal
       case 14: self = .alreadyAuthenticated
+      case 15: self = .storeUnavailable
       case 20: self = .unknownRoom
       case 21: self = .membershipRefused
       case 22: self = .membershipConflict
@@ -609,6 +615,7 @@ public nonisolated struct WireError: Sendable {
       case .invalidPrekey: return 12
       case .internal: return 13
       case .alreadyAuthenticated: return 14
+      case .storeUnavailable: return 15
       case .unknownRoom: return 20
       case .membershipRefused: return 21
       case .membershipConflict: return 22
@@ -641,6 +648,7 @@ public nonisolated struct WireError: Sendable {
       .invalidPrekey,
       .internal,
       .alreadyAuthenticated,
+      .storeUnavailable,
       .unknownRoom,
       .membershipRefused,
       .membershipConflict,
@@ -1929,7 +1937,7 @@ nonisolated extension WireError: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 }
 
 nonisolated extension WireError.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0\u{2}\u{6}CODE_UNKNOWN_ROOM\0\u{1}CODE_MEMBERSHIP_REFUSED\0\u{1}CODE_MEMBERSHIP_CONFLICT\0\u{1}CODE_NOT_A_MEMBER\0\u{1}CODE_ROOM_LIMIT\0\u{2}\u{6}CODE_BLOB_TOO_LARGE\0\u{1}CODE_BLOB_QUOTA_EXCEEDED\0\u{1}CODE_UNKNOWN_BLOB\0\u{1}CODE_BLOB_MISMATCH\0\u{1}CODE_INVALID_CHUNK\0\u{1}CODE_BLOB_INCOMPLETE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_NOT_AUTHENTICATED\0\u{1}CODE_AUTHENTICATION_FAILED\0\u{1}CODE_USERNAME_TAKEN\0\u{1}CODE_INVALID_USERNAME\0\u{1}CODE_UNKNOWN_USER\0\u{1}CODE_NO_PREKEYS\0\u{1}CODE_RATE_LIMITED\0\u{1}CODE_QUEUE_FULL\0\u{1}CODE_TOO_MANY_CONNECTIONS\0\u{1}CODE_INVALID_PREKEY\0\u{1}CODE_INTERNAL\0\u{1}CODE_ALREADY_AUTHENTICATED\0\u{1}CODE_STORE_UNAVAILABLE\0\u{2}\u{5}CODE_UNKNOWN_ROOM\0\u{1}CODE_MEMBERSHIP_REFUSED\0\u{1}CODE_MEMBERSHIP_CONFLICT\0\u{1}CODE_NOT_A_MEMBER\0\u{1}CODE_ROOM_LIMIT\0\u{2}\u{6}CODE_BLOB_TOO_LARGE\0\u{1}CODE_BLOB_QUOTA_EXCEEDED\0\u{1}CODE_UNKNOWN_BLOB\0\u{1}CODE_BLOB_MISMATCH\0\u{1}CODE_INVALID_CHUNK\0\u{1}CODE_BLOB_INCOMPLETE\0")
 }
 
 nonisolated extension WireBundle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

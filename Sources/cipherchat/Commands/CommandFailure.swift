@@ -9,10 +9,12 @@ enum CommandFailure: Error, CustomStringConvertible {
     case seal(SealError)
     case mismatch(String)
     case failure(String)
+    /// The relay did not confirm in time or cannot store now: retry later.
+    case unavailable(String)
 
     var description: String {
         switch self {
-        case .usage(let text), .mismatch(let text), .failure(let text): text
+        case .usage(let text), .mismatch(let text), .failure(let text), .unavailable(let text): text
         case .client(let error): "\(error)"
         case .seal(let error): "cannot open the local store: \(error)"
         }
@@ -22,6 +24,7 @@ enum CommandFailure: Error, CustomStringConvertible {
         switch self {
         case .usage: 64
         case .failure: 1
+        case .unavailable: 9
         case .seal(let error): error == .wrongPassphrase ? 3 : 4
         case .mismatch: 5
         case .client(let error):
@@ -30,9 +33,42 @@ enum CommandFailure: Error, CustomStringConvertible {
             case .serverCertificateChanged: 7
             case .notInitialized, .alreadyInitialized, .invalidUsername, .invalidServerAddress, .messageTooLong: 64
             case .storeCorrupted: 4
+            case .notConfirmed: 9
+            case .relay(let relay) where relay.code == .storeUnavailable: 9
             default: 1
             }
         }
+    }
+}
+
+extension CommandFailure {
+    /// How a send that did not finish is reported when the cause is passing (no answer in time,
+    /// a relay that cannot store now, one that cannot be reached): what happened, and whether
+    /// the message is kept. Nil for a definite failure, reported as it is.
+    static func unconfirmed(_ error: any Error, keptInOutbox kept: Bool) -> CommandFailure? {
+        let cause: String
+        switch error {
+        case let timeout as CommandTimeout:
+            cause = timeout.description
+        case ClientError.relay(let relay) where relay.code == .storeUnavailable:
+            cause = "the relay cannot store messages now (store_unavailable)"
+        case let relay as RelayError where relay.code == .storeUnavailable:
+            cause = "the relay cannot store messages now (store_unavailable)"
+        case ClientError.notConfirmed:
+            cause = "the relay could not take it"
+        case let relay as RelayError where relay == .connectionClosed:
+            cause = "the connection to the relay closed"
+        case is ClientError, is RelayError, is SealError, is CommandFailure, is CancellationError:
+            return nil
+        default:
+            // Connecting failed: the relay is down or out of reach.
+            guard kept else { return nil }
+            cause = "cannot reach the relay (\(error))"
+        }
+        let outcome = kept
+            ? ClientError.notConfirmed(count: 1).description
+            : "nothing was sent; try again later"
+        return .unavailable("\(cause); \(outcome)")
     }
 }
 
@@ -58,6 +94,9 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
         printError(error.description)
         if case .refused = error { throw ExitCode(8) }
         throw ExitCode(1)
+    } catch let error as RelayError where error.code == .storeUnavailable {
+        printError("the relay cannot store anything now (store_unavailable); try again later")
+        throw ExitCode(9)
     } catch let error as RelayError {
         printError("the relay refused: \(error)")
         throw ExitCode(1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CipherClient
 import CipherCore
+import CipherRelay
 import Foundation
 
 struct SendCommand: AsyncParsableCommand {
@@ -10,8 +11,11 @@ struct SendCommand: AsyncParsableCommand {
         discussion: """
             The message is the words after TO, or standard input when there are none or the \
             only one is '-'. When another process owns the home (a daemon, an open chat), the \
-            message goes through it and appears there. Exit 6 when TO's identity changed (see \
-            'cipherchat trust') or the trust policy refuses an unverified contact.
+            message goes through it and appears there. Otherwise it is encrypted into the local \
+            outbox first, and every command that connects sends what the outbox holds. Exit 9 \
+            when the relay has not confirmed it within --timeout or cannot store it now: it stays \
+            in the outbox. Exit 6 when TO's identity changed (see 'cipherchat trust') or the \
+            trust policy refuses an unverified contact.
             """
     )
 
@@ -23,7 +27,7 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(parsing: .remaining, help: "The message; several words are joined with spaces; none or '-' reads standard input.")
     var message: [String] = []
 
-    @Option(help: "Give up after this many seconds without the relay's acknowledgement.")
+    @Option(help: "Give up after this many seconds without the relay's acknowledgement (exit 9).")
     var timeout: Double = 30
 
     /// Standard input is read up to one byte past the largest message, which is then refused.
@@ -33,19 +37,42 @@ struct SendCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let text = try messageText()
             guard !text.isEmpty else { throw CommandFailure.usage("nothing to send") }
-            let access = try options.access(command: "cipherchat send")
+            guard timeout > 0, timeout <= 86_400 else { throw CommandFailure.usage("--timeout must be between 0 and 86400 seconds") }
             let recipient = to
-            switch access {
-            case .owner:
+            switch try options.access(command: "cipherchat send") {
+            case .owner(let connection):
                 // The owner answers once the relay stored the message, or the call times out.
-                _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
+                _ = try await HomeAccess.owner(connection).call("send", ["recipient": recipient, "message": text], timeout: timeout)
             case .own(let client):
-                try await client.start(receiving: false)
-                try await withDeadline(seconds: timeout) {
-                    _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
-                }
+                guard recipient != client.username else { throw CommandFailure.usage("a message to yourself is not sent") }
+                try await sendOwning(client, text: text)
             }
-            await access.finish()
+        }
+    }
+
+    /// Sends as the home's owner. With a session to send on, the message is sealed into the
+    /// outbox before anything goes to the relay: it is kept whatever the relay does, and resent
+    /// by the next command that connects.
+    private func sendOwning(_ client: ChatClient, text: String) async throws {
+        let to = self.to
+        let outboxBefore = try await client.outboxCount()
+        let sealed = to.first == "#" ? false : try await client.sealIntoOutbox(text, to: to)
+        do {
+            try await withDeadline(seconds: timeout) {
+                try await client.start(receiving: false)
+                if sealed {
+                    try await client.outboxSent()
+                } else if to.first == "#" {
+                    try await client.sendToRoom(to, text: text)
+                } else {
+                    try await client.send(text, to: to)
+                }
+                await client.close()
+            }
+        } catch {
+            let outboxAfter = (try? await client.outboxCount()) ?? 0
+            let kept = sealed || outboxAfter > outboxBefore
+            throw CommandFailure.unconfirmed(error, keptInOutbox: kept) ?? error
         }
     }
 
@@ -143,17 +170,22 @@ actor RecvProgress {
     }
 }
 
-/// Runs `body`, failing with a clear message when it takes longer than `seconds`.
+/// Runs `body`, throwing `CommandTimeout` once `seconds` have passed whatever the relay does:
+/// the body runs in a task of its own and is left behind, so a call that does not end on
+/// cancellation (a reply that never comes) cannot hold the command.
 func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            throw CommandFailure.failure("the relay did not confirm within \(seconds) s; the message stays queued and is resent next time")
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
+    guard let result = try await Deadline.result(by: .now + .milliseconds(Int64(seconds * 1000)), of: body) else {
+        throw CommandTimeout(seconds: seconds)
+    }
+    return result
+}
+
+/// A command's time ran out before the relay answered.
+struct CommandTimeout: Error, CustomStringConvertible {
+    let seconds: Double
+
+    var description: String {
+        "the relay did not answer within \(seconds.formatted()) s"
     }
 }
 

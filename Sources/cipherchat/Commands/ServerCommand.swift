@@ -17,7 +17,10 @@ struct ServerCommand: AsyncParsableCommand {
             two lines: 'listening on HOST:PORT tls-sha256=HEX' (clients pin that fingerprint), then \
             'metrics on HOST:PORT', the plain-HTTP listener for /metrics, /healthz and /readyz. \
             On SIGINT or SIGTERM it stops accepting, sends GoingAway to connected clients, gives \
-            them --shutdown-grace-seconds to hang up, closes the store and exits 0.
+            them --shutdown-grace-seconds to hang up, closes the store and exits 0: the whole stop \
+            ends within the grace period, abandoning store work that a database that is down \
+            cannot finish. On PostgreSQL each store operation has a 5 s deadline: what the store \
+            cannot do then is refused with the retryable error store_unavailable.
 
             Every setting is a flag '--KEY VALUE', an environment variable CIPHERCHAT_KEY (upper \
             case, dashes as underscores) or a line 'KEY = VALUE' in the file of --config FILE \
@@ -94,7 +97,20 @@ struct ServerCommand: AsyncParsableCommand {
         )
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int64(configuration.shutdownGraceSeconds) + 2)
         try await ServiceGroup(configuration: groupConfiguration).run()
-        try await store.close()
+        // The store gets what is left of the grace period: a database that is down must not
+        // hold the stop (postgres-nio retries connecting without end). Whatever was
+        // acknowledged to a sender committed before; what is abandoned was not acknowledged.
+        let deadline = server.stopDeadline ?? .now + .seconds(Int64(configuration.shutdownGraceSeconds))
+        let closed = await Deadline.finishes(by: deadline) {
+            do {
+                try await store.close()
+            } catch {
+                logger.error("closing the store failed", metadata: ["error": "\(error)"])
+            }
+        }
+        if !closed {
+            logger.warning("the store did not close within the grace period; its unfinished work is abandoned")
+        }
         logger.info("relay stopped")
     }
 }
