@@ -46,6 +46,32 @@ public struct LocalAPIMethods: Sendable {
             return try await history(params)
         case "rooms":
             return try await client.rooms()
+        case "room.create":
+            try await client.createRoom(try string(params, "room"))
+            return ["ok": true]
+        case "room.invite":
+            try await client.invite(try username(params, "user"), to: try string(params, "room"))
+            return ["ok": true]
+        case "room.remove":
+            try await client.remove(try username(params, "user"), from: try string(params, "room"))
+            return ["ok": true]
+        case "room.leave":
+            try await client.leave(try string(params, "room"))
+            return ["ok": true]
+        case "room.members":
+            let membership = try await client.members(of: try string(params, "room"))
+            return ["room": membership.room, "epoch": membership.epoch,
+                    "members": membership.members.map { ["username": $0.username, "admin": $0.isAdmin] as [String: Any] }]
+        case "file.send":
+            let recipient = try string(params, "recipient")
+            let path = try string(params, "path")
+            let sent = recipient.first == "#" ? try await client.sendFile(at: path, toRoom: recipient) : try await client.sendFile(at: path, to: recipient)
+            return sent.jsonObject
+        case "file.list":
+            return try await client.receivedFiles().map(\.jsonObject)
+        case "file.get":
+            let output = params["out"] == nil ? nil : try string(params, "out")
+            return try await client.downloadFile(id: try string(params, "id"), to: output).jsonObject
         default:
             throw LocalAPIError.unknownMethod(method)
         }
@@ -111,5 +137,15 @@ public struct LocalAPIMethods: Sendable {
             throw LocalAPIError.invalidParams("'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+}
+
+extension ReceivedFile {
+    /// A file as `file list --json` prints it and the local API returns it.
+    public var jsonObject: [String: Any] {
+        var object: [String: Any] = ["id": id, "from": from, "name": name, "size": size, "sha256": sha256]
+        if let room { object["room"] = room }
+        if let savedTo { object["saved_to"] = savedTo }
+        return object
     }
 }

@@ -49,7 +49,7 @@ struct FileListCommand: AsyncParsableCommand {
         abstract: "List the files received, one a line, its id first.",
         discussion: """
             Files arrive as messages: 'cipherchat recv' or the chat takes delivery of new ones. \
-            With --json, one object a line: id, from, room (for a file sent to a room), name, \
+            With --json, one object a line: id, from, room (for a file sent to a room), saved_to (once fetched), name, \
             size, sha256.
             """
     )
@@ -75,9 +75,7 @@ struct FileListCommand: AsyncParsableCommand {
     }
 
     static func json(_ file: ReceivedFile) -> String {
-        var object: [String: Any] = ["id": file.id, "from": file.from, "name": file.name, "size": file.size, "sha256": file.sha256]
-        if let room = file.room { object["room"] = room }
-        return JSONLine.encode(object)
+        JSONLine.encode(file.jsonObject)
     }
 }
 
