@@ -21,7 +21,7 @@ struct FingerprintCommand: AsyncParsableCommand {
                 printSafely("\(client.username): \(await client.fingerprint.displayString)")
                 return
             }
-            try await client.start(receiving: false)
+            try await client.startWithDeadline(receiving: false)
             let (number, fingerprint) = try await client.safetyNumber(with: user)
             let pending = try await client.pendingSafetyNumber(with: user)
             await client.stop()
@@ -54,7 +54,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat verify")
-            try await client.start(receiving: false)
+            try await client.startWithDeadline(receiving: false)
             let matched = try await client.verify(user, safetyNumber: safetyNumber.joined())
             await client.stop()
             guard matched else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }

@@ -34,7 +34,7 @@ struct SendCommand: AsyncParsableCommand {
             let text = try messageText()
             guard !text.isEmpty else { throw CommandFailure.usage("nothing to send") }
             let access = try options.access(command: "cipherchat send")
-            if case .own(let client) = access { try await client.start(receiving: false) }
+            if case .own(let client) = access { try await client.startWithDeadline(receiving: false) }
             let recipient = to
             try await withDeadline(seconds: timeout) {
                 _ = try await access.call("send", ["recipient": recipient, "message": text], timeout: timeout)
@@ -85,7 +85,7 @@ struct RecvCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat recv")
             let events = client.events
-            try await withDeadline(seconds: RecvProgress.loginSeconds) { try await client.start() }
+            try await client.startWithDeadline()
             let progress = RecvProgress(wait: max(0, wait))
             let watchdog = follow ? nil : Task {
                 // Every wait has an end: the relay's count of queued envelopes is its word, and
@@ -127,8 +127,6 @@ actor RecvProgress {
     /// Without --follow, recv ends after this long with nothing from the relay. Long beside
     /// the relay's pause between batches of deliveries (12.5); short beside a person's patience.
     static let quietSeconds = 10.0
-    /// How long connecting and logging in may take.
-    static let loginSeconds = 60.0
 
     private(set) var handled = 0
     private var expected: Int?
