@@ -184,7 +184,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CipherEndToEndTests",
-            dependencies: ["cipherchat", "CipherTesting"]
+            // The client and relay libraries: to queue thousands of real messages without
+            // thousands of processes, and to stand up a relay whose queue count is wrong.
+            dependencies: ["cipherchat", "CipherTesting", "CipherClient", "CipherRelay", "CipherServer", "CipherSQLite"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -105,10 +105,16 @@ public struct BlobLayout: Sendable, Hashable {
 /// Where the encrypted chunks live: files on disk in the server (CipherServer), memory in tests.
 /// Several relay processes may share one: a stored chunk is never overwritten.
 public protocol BlobChunkStorage: Sendable {
+    /// Makes an empty place for a blob's chunks, or keeps the one it has: called when an
+    /// upload starts, and nowhere else, so that a chunk for a blob deleted meanwhile finds no
+    /// place rather than making one outside every quota and time to live.
+    func startBlob(blobID: [UInt8]) async throws
     /// Stores chunk `index` of a blob cut as `layout` says, unless it is stored already (the
     /// stored one is kept: it was accepted with the same length, and the recipient's check
-    /// catches any difference). Returns once the chunk is written, not necessarily durable.
-    func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws
+    /// catches any difference). Returns once the chunk is written, not necessarily durable;
+    /// false, with nothing written, when the blob has no place (deleted, or never started).
+    @discardableResult
+    func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Bool
     /// Chunk `index`, or nil when it is not stored whole.
     func chunk(blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Data?
     /// How many chunks from 0 on are stored whole: where an upload resumes.
@@ -117,4 +123,6 @@ public protocol BlobChunkStorage: Sendable {
     /// the process: called before an upload is acknowledged complete.
     func makeDurable(blobID: [UInt8]) async throws
     func deleteChunks(blobID: [UInt8]) async throws
+    /// The ids of the blobs that have a place: the sweep deletes those without metadata.
+    func storedBlobIDs() async throws -> [[UInt8]]
 }

@@ -8,9 +8,18 @@ public final class InMemoryBlobChunks: BlobChunkStorage {
 
     public init() {}
 
-    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) {
+    public func startBlob(blobID: [UInt8]) {
         chunks.withLock { all in
-            if all[blobID]?[index] == nil { all[blobID, default: [:]][index] = bytes }
+            if all[blobID] == nil { all[blobID] = [:] }
+        }
+    }
+
+    @discardableResult
+    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) -> Bool {
+        chunks.withLock { all in
+            guard all[blobID] != nil else { return false }
+            if all[blobID]?[index] == nil { all[blobID]?[index] = bytes }
+            return true
         }
     }
 
@@ -31,5 +40,9 @@ public final class InMemoryBlobChunks: BlobChunkStorage {
 
     public func deleteChunks(blobID: [UInt8]) {
         chunks.withLock { _ = $0.removeValue(forKey: blobID) }
+    }
+
+    public func storedBlobIDs() -> [[UInt8]] {
+        chunks.withLock { Array($0.keys) }
     }
 }

@@ -8,6 +8,10 @@ public struct RelayConfiguration: Sendable {
     /// A room message takes one token per this many recipients (at least one): without it one
     /// token could make a thousand queued copies.
     public var roomRecipientsPerMessageToken = 25
+    /// A room change that needs stored statements checked (the first change to a room since
+    /// the relay started, or after another instance changed it) takes one more token per this
+    /// many: checking one costs two RSA verifications.
+    public var roomStatementsPerMessageToken = 8
     public var maxConnectionsPerAddress = 256
     public var maxConnections = 15_000
     /// Envelopes one recipient's queue may hold.

@@ -69,6 +69,9 @@ extension RelayConnection {
             return
         }
         if !blob.complete {
+            // The one place a blob's folder is made: after its metadata, which the sweep of
+            // folders without metadata looks for (RelayService+Blobs.swift).
+            try await service.blobChunks.startBlob(blobID: id)
             // Chunks written but not yet synced count once synced: the resume starts after them.
             try await service.blobChunks.makeDurable(blobID: id)
             let stored = try await service.blobChunks.storedPrefix(blobID: id, layout: layout)
@@ -93,7 +96,13 @@ extension RelayConnection {
             return
         }
         if !blob.complete {
-            try await service.blobChunks.storeChunk(upload.data, blobID: id, index: upload.index, layout: layout)
+            // `openBlobs` may be stale: another connection may have deleted the blob since. The
+            // storage has no place for a deleted blob, and makes none.
+            guard try await service.blobChunks.storeChunk(upload.data, blobID: id, index: upload.index, layout: layout) else {
+                openBlobs.removeValue(forKey: id)
+                send(error: .unknownBlob, "no such blob: start the upload first", requestID: requestID)
+                return
+            }
             service.observer.fileChunkTransferred(bytes: upload.data.count, direction: .in)
         }
         var stored = WireBlobChunkStored()
@@ -164,6 +173,12 @@ extension RelayConnection {
         let id = Array(received.blobID)
         guard let blob = try await knownBlob(id), blob.recipients.contains(username) else {
             send(error: .unknownBlob, "no such blob", requestID: requestID)
+            return
+        }
+        // A recipient cannot have fetched what is not all there, and its word must not delete
+        // an upload under way (the uploader would lose it, and used to write on regardless).
+        guard blob.complete else {
+            send(error: .blobIncomplete, "the blob is still being uploaded", requestID: requestID)
             return
         }
         if let updated = try await service.store.recordBlobFetched(id: id, by: username), updated.fetchedByAll {

@@ -10,15 +10,42 @@ import Synchronization
 extension RelayConnection {
     func handleRoomChange(_ change: WireRoomChange, author: String, requestID: UInt64) async throws -> Disposition {
         guard takeMessageToken(requestID: requestID) else { return .keepOpen }
+        // What costs no signature check comes first: who claims to make the change, where it
+        // claims to stand in the log, and whether its author is a member. A statement that
+        // could not be appended is refused before any RSA operation.
+        let claimed = change.statement
+        guard claimed.author == author else {
+            send(error: .membershipRefused, "a membership statement must be made by the account that sends it", requestID: requestID)
+            return .keepOpen
+        }
+        guard RoomName.isValid(claimed.room) else {
+            send(error: .membershipRefused, "the membership statement is malformed or its signature does not verify", requestID: requestID)
+            return .keepOpen
+        }
+        let creates = claimed.action.rawValue == Int(RoomStatement.Action.create.rawValue)
+        let members = creates ? [] : try await service.store.roomMembers(room: claimed.room)
+        // Not even the log is read for a non-member (a room without members, whose log says
+        // whether it exists, is the rare exception).
+        if !members.isEmpty, !members.contains(author) {
+            return refuse(author: author, because: .authorNotMember, requestID: requestID)
+        }
+        let log = try await service.store.roomStatements(room: claimed.room)
+        guard log.count < RoomChain.maxStatements else {
+            send(error: .roomLimit, "a room has at most \(RoomChain.maxStatements) membership changes", requestID: requestID, limit: "room_statements")
+            return .keepOpen
+        }
+        if let refusal = precheck(claimed, creates: creates, members: members, log: log) {
+            return refuse(author: author, because: refusal, requestID: requestID)
+        }
         let statement: RoomStatement
         do {
-            statement = try RoomStatement(wire: change.statement)
+            statement = try RoomStatement(wire: claimed)
         } catch {
             send(error: .membershipRefused, "the membership statement is malformed or its signature does not verify", requestID: requestID)
             return .keepOpen
         }
         // The account's identity is looked up, not kept per connection (see `handle`).
-        guard statement.author == author, let account = try await service.store.account(named: author),
+        guard let account = try await service.store.account(named: author),
               let identity = try? PublicIdentity(serialized: account.identity), statement.authorIdentity == identity else {
             send(error: .membershipRefused, "a membership statement must be made by the account that sends it", requestID: requestID)
             return .keepOpen
@@ -31,26 +58,22 @@ extension RelayConnection {
                 return .keepOpen
             }
         }
-        let log = try await service.store.roomStatements(room: statement.room)
-        guard log.count < RoomChain.maxStatements else {
-            send(error: .roomLimit, "a room has at most \(RoomChain.maxStatements) membership changes", requestID: requestID, limit: "room_statements")
-            return .keepOpen
-        }
         let before: RoomMembership?
+        if log.isEmpty {
+            before = nil
+        } else {
+            guard let current = try checkedMembership(of: statement.room, log: log, requestID: requestID) else { return .keepOpen }
+            before = current
+        }
         let after: RoomMembership
         do {
-            if log.isEmpty {
-                before = nil
-                after = try RoomMembership(creation: statement)
+            if let before {
+                after = try before.applying(statement)
             } else {
-                var recorded: [RoomStatement] = []
-                for bytes in log { recorded.append(try RoomStatement(serialized: bytes)) }
-                let current = try RoomMembership(replaying: recorded)
-                before = current
-                after = try current.applying(statement)
+                after = try RoomMembership(creation: statement)
             }
         } catch {
-            return refuse(statement, because: error, requestID: requestID)
+            return refuse(author: author, because: error, requestID: requestID)
         }
         switch try await service.store.appendRoomStatement(
             room: statement.room, epoch: statement.epoch, statement: statement.serialized, members: after.usernames
@@ -59,7 +82,7 @@ extension RelayConnection {
             send(error: .membershipConflict, "the room changed meanwhile; fetch it and try again", requestID: requestID)
             return .keepOpen
         case .appended:
-            break
+            service.roomMemberships.keep(.init(membership: after, statementCount: log.count + 1), for: statement.room)
         }
         // Everyone the change concerns hears of it: the members before and after (so a
         // removed member learns it was removed), except its author. A new member gets the
@@ -91,7 +114,49 @@ extension RelayConnection {
         return .keepOpen
     }
 
-    private func refuse(_ statement: RoomStatement, because error: RoomMembershipError, requestID: UInt64) -> Disposition {
+    /// Why `claimed` cannot be appended, from what the store holds and with no signature
+    /// checked: it creates a room that exists or changes one that does not, its epoch is not
+    /// the next one, or its author is not among the recorded `members`. Nil when it may be.
+    private func precheck(_ claimed: WireRoomStatement, creates: Bool, members: [String], log: [[UInt8]]) -> RoomMembershipError? {
+        if log.isEmpty { return creates ? nil : .notCreation }
+        if creates { return .alreadyCreated }
+        // Epochs run from 1 without a gap (13.2), so the next is the log's length plus one.
+        let next = UInt64(log.count) + 1
+        guard claimed.epoch >= next else { return .staleEpoch }
+        guard claimed.epoch == next else { return .epochGap }
+        guard members.contains(claimed.author) else { return .authorNotMember }
+        return nil
+    }
+
+    /// The room's membership after `log`: what this relay checked before, brought up to date
+    /// with the statements of `log` it has not checked, which cost this connection a message
+    /// token per `roomStatementsPerMessageToken`. Nil, with the client told, when the
+    /// connection lacks the tokens.
+    private func checkedMembership(of room: String, log: [[UInt8]], requestID: UInt64) throws -> RoomMembership? {
+        var checked = service.roomMemberships.checked(room)
+        if let kept = checked {
+            if kept.statementCount == log.count { return kept.membership }
+            // Longer than the store's log: not the same log (a store replaced under the relay).
+            if kept.statementCount > log.count { checked = nil }
+        }
+        let start = checked?.statementCount ?? 0
+        let perToken = max(service.configuration.roomStatementsPerMessageToken, 1)
+        guard takeMessageToken(requestID: requestID, count: (log.count - start + perToken - 1) / perToken) else { return nil }
+        var membership = checked?.membership
+        for bytes in log[start...] {
+            let statement = try RoomStatement(serialized: bytes)
+            if let current = membership {
+                membership = try current.applying(statement)
+            } else {
+                membership = try RoomMembership(creation: statement)
+            }
+        }
+        guard let membership else { return nil }
+        service.roomMemberships.keep(.init(membership: membership, statementCount: log.count), for: room)
+        return membership
+    }
+
+    private func refuse(author: String, because error: RoomMembershipError, requestID: UInt64) -> Disposition {
         switch error {
         case .staleEpoch, .epochGap, .forked, .alreadyCreated:
             send(error: .membershipConflict, "the room changed meanwhile; fetch it and try again", requestID: requestID)
@@ -100,7 +165,7 @@ extension RelayConnection {
         case .notCreation:
             send(error: .unknownRoom, "no such room", requestID: requestID)
         default:
-            service.securityLog.record(SecurityEvent(kind: .membershipRefused, address: address, username: statement.author))
+            service.securityLog.record(SecurityEvent(kind: .membershipRefused, address: address, username: author))
             send(error: .membershipRefused, "the membership change is not allowed: \(error)", requestID: requestID)
         }
         return .keepOpen

@@ -125,7 +125,9 @@ public actor RelayConnection {
             for id in acknowledge.deliveryIds where unacknowledged.remove(id) != nil { acknowledged += 1 }
             service.observer.envelopesAcknowledged(count: acknowledged)
             acknowledgedWhileReadingQueue?.formUnion(acknowledge.deliveryIds)
-            if pushesPaused, unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
+            // A read under way sends what it finds up to the bound; a second would race it.
+            if pushesPaused, deferredPushes == nil,
+               unacknowledged.count <= service.configuration.maxUnacknowledgedDeliveries / 2 {
                 try await refill(username: username)
             }
             return .keepOpen
@@ -254,20 +256,10 @@ public actor RelayConnection {
     /// Sends queued envelopes this connection has not sent yet, up to the unacknowledged bound.
     private func refill(username: String) async throws {
         if deferredPushes == nil { deferredPushes = [] }
+        acknowledgedWhileReadingQueue = []
         let limit = service.configuration.maxUnacknowledgedDeliveries
         let queued = try await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)
-        pushesPaused = false
-        let deferred = deferredPushes ?? []
-        deferredPushes = nil
-        var sent = Set<UInt64>()
-        for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
-        where !unacknowledged.contains(envelope.deliveryID) && sent.insert(envelope.deliveryID).inserted {
-            guard unacknowledged.count < limit else {
-                pushesPaused = true
-                break
-            }
-            deliver(envelope)
-        }
+        sendRead(queued)
     }
 
     func push(_ envelope: QueuedEnvelope) {
@@ -296,21 +288,29 @@ public actor RelayConnection {
         acknowledgedWhileReadingQueue = []
         let limit = service.configuration.maxUnacknowledgedDeliveries
         let queued = (try? await service.store.pending(for: username, after: 0, limit: limit + unacknowledged.count)) ?? []
+        sendRead(queued)
+    }
+
+    /// Sends what a read of the stored queue returned, with the pushes deferred meanwhile, in
+    /// delivery-id order, leaving out what is in flight or was acknowledged during the read.
+    ///
+    /// Pushes pause whenever the bound is reached, not only when more was seen beyond it: the
+    /// read asks for no more than fills the bound, so a queue longer than the bound looks
+    /// exactly as long as it, and only a pause makes acknowledgements read the rest (12.5).
+    private func sendRead(_ queued: [QueuedEnvelope]) {
         let acknowledged = acknowledgedWhileReadingQueue ?? []
         acknowledgedWhileReadingQueue = nil
         let deferred = deferredPushes ?? []
         deferredPushes = nil
+        let limit = service.configuration.maxUnacknowledgedDeliveries
         var sent = Set<UInt64>()
         for envelope in queued + deferred.sorted(by: { $0.deliveryID < $1.deliveryID })
         where !unacknowledged.contains(envelope.deliveryID) && !acknowledged.contains(envelope.deliveryID)
             && sent.insert(envelope.deliveryID).inserted {
-            guard !closed else { return }
-            guard unacknowledged.count < limit else {
-                pushesPaused = true
-                return
-            }
+            guard !closed, unacknowledged.count < limit else { break }
             deliver(envelope)
         }
+        pushesPaused = unacknowledged.count >= limit
     }
 
     private func deliver(_ envelope: QueuedEnvelope) {

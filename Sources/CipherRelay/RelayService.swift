@@ -16,6 +16,8 @@ public final class RelayService: Sendable {
     let random: any RandomSource
     /// SHA-256 of the relay's TLS certificate: bound into every authentication signature.
     let certificateHash: [UInt8]
+    /// Each room's membership as this relay checked it (`RelayConnection+Rooms.swift`).
+    let roomMemberships = RoomMemberships()
 
     public init(
         store: any RelayStore, configuration: RelayConfiguration, securityLog: any SecurityLog,

@@ -49,11 +49,22 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws {
+    public func startBlob(blobID: [UInt8]) async throws {
+        let paths = BlobPaths(directory: directory, blobID: blobID)
+        try await threadPool.runIfActive {
+            if mkdir(paths.folder, 0o700) != 0, errno != EEXIST { throw BlobDiskError(operation: "mkdir", code: errno) }
+            try BlobFiles(paths, creating: true)!.close()
+        }
+    }
+
+    @discardableResult
+    public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Bool {
         let paths = BlobPaths(directory: directory, blobID: blobID)
         let batch = durableBatch
-        try await threadPool.runIfActive {
-            let files = try BlobFiles(paths, creating: true)!
+        return try await threadPool.runIfActive {
+            // Never created here: a blob deleted since its upload started (by its last
+            // recipient, its time to live, another relay) has no folder, and gets none back.
+            guard let files = try BlobFiles(paths, creating: false) else { return false }
             defer { files.close() }
             let written: Bool = try files.locked {
                 guard try !files.isStored(index) else { return false }
@@ -62,13 +73,25 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
                 Self.startWriteback(files.chunks, offset: offset, count: bytes.count)
                 return true
             }
-            guard written else { return }
+            guard written else { return true }
             let due: [UInt64]? = self.unmarked.withLock { unmarked in
                 unmarked[paths.folder, default: []].append(index)
                 guard unmarked[paths.folder]!.count >= batch else { return nil }
                 return unmarked.removeValue(forKey: paths.folder)
             }
             if let due { try Self.markDurable(due, in: files) }
+            return true
+        }
+    }
+
+    public func storedBlobIDs() async throws -> [[UInt8]] {
+        let directory = self.directory
+        return try await threadPool.runIfActive {
+            try Self.entryNames(directory).compactMap { name in
+                // Only names this storage makes: anything else in the directory is not ours.
+                guard name.count == 2 * BlobPaths.idSize, let id = Hex.decode(name) else { return nil }
+                return id
+            }
         }
     }
 
@@ -136,20 +159,26 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     /// removing the same folder at the same time (two recipients on two instances finishing
     /// the file at once): what it removed first is not an error.
     private static func removeFolder(_ folder: String) throws {
-        guard let stream = opendir(folder) else {
-            if errno == ENOENT { return }
+        let names = try entryNames(folder)
+        for name in names where unlink("\(folder)/\(name)") != 0 && errno != ENOENT {
+            throw BlobDiskError(operation: "unlink", code: errno)
+        }
+        if rmdir(folder) != 0, errno != ENOENT { throw BlobDiskError(operation: "rmdir", code: errno) }
+    }
+
+    /// The names in a directory, `.` and `..` left out; none when it does not exist.
+    private static func entryNames(_ path: String) throws -> [String] {
+        guard let stream = opendir(path) else {
+            if errno == ENOENT { return [] }
             throw BlobDiskError(operation: "opendir", code: errno)
         }
+        defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name != ".", name != ".." { names.append(name) }
         }
-        closedir(stream)
-        for name in names where unlink("\(folder)/\(name)") != 0 && errno != ENOENT {
-            throw BlobDiskError(operation: "unlink", code: errno)
-        }
-        if rmdir(folder) != 0, errno != ENOENT { throw BlobDiskError(operation: "rmdir", code: errno) }
+        return names
     }
 
     /// Syncs the chunks file, then marks `indexes` stored (PROTOCOL.md 12.8).
@@ -217,6 +246,9 @@ struct BlobPaths: Sendable {
     let chunks: String
     let stored: String
 
+    /// Bytes in a blob id (`FileOffer.blobIDSize`); a folder's name is their hex.
+    static let idSize = FileOffer.blobIDSize
+
     init(directory: String, blobID: [UInt8]) {
         folder = "\(directory)/\(Hex.encode(blobID))"
         chunks = "\(folder)/\(FileSystemBlobChunks.chunksFileName)"
@@ -232,11 +264,8 @@ private struct BlobFiles {
     /// Opens the files; nil when the blob has none and `creating` is false.
     init?(_ paths: BlobPaths, creating: Bool) throws {
         let flags = O_RDWR | O_CLOEXEC | (creating ? O_CREAT : 0)
-        var chunks = open(paths.chunks, flags, 0o600)
-        if chunks < 0, errno == ENOENT, creating {
-            if mkdir(paths.folder, 0o700) != 0, errno != EEXIST { throw BlobDiskError(operation: "mkdir", code: errno) }
-            chunks = open(paths.chunks, flags, 0o600)
-        }
+        // The folder is made by `startBlob` alone.
+        let chunks = open(paths.chunks, flags, 0o600)
         guard chunks >= 0 else {
             if errno == ENOENT, !creating { return nil }
             throw BlobDiskError(operation: "open", code: errno)

@@ -16,7 +16,7 @@ struct DatabaseOutageTests {
     func sigtermDuringOutage() async throws {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
-        let relay = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase(), "--shutdown-grace-seconds", "5"])
+        let relay = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase(), "--shutdown-grace-seconds", "5", "--store-timeout-seconds", "5"])
         let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
         try await alice.send("before the outage", to: "bob")
 
@@ -37,7 +37,7 @@ struct DatabaseOutageTests {
     func sendDuringOutage() async throws {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
-        let relay = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase()])
+        let relay = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase(), "--store-timeout-seconds", "5"])
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
         try await alice.send("before the outage", to: "bob")
         #expect(try await bob.receive().map(\.text) == ["before the outage"])

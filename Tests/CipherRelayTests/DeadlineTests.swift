@@ -15,7 +15,7 @@ struct DeadlineTests {
         }
         #expect(result == nil)
         // Generous: the point is that it returns at all.
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(120))
         parked.release()
     }
 

@@ -11,8 +11,8 @@ struct PostgresSharedStoreTests {
     private func withTwoInstances(_ body: (PostgresRelayStore, PostgresRelayStore) async throws -> Void) async throws {
         let url = try PostgresCluster.shared().createDatabase()
         // Both start at once: the migrations must not race.
-        async let first = PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
-        async let second = PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        async let first = PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
+        async let second = PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
         let (a, b) = try await (first, second)
         do {
             try await body(a, b)

@@ -33,13 +33,13 @@ struct PostgresStoreTests {
         let cluster = try PostgresCluster.shared()
         let url = try cluster.createDatabase()
         let database = try #require(url.split(separator: "/").last?.split(separator: "?").first.map(String.init))
-        let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
         #expect(try await store.createAccount(Fixtures.account("alice")) == .created)
         try await store.close()
         try cluster.psql("INSERT INTO schema_migrations (version, name) VALUES (99, 'from-the-future')", database: database)
 
         await #expect(throws: PostgresRelayStoreError.schemaFromNewerVersion(99)) {
-            _ = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+            _ = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
         }
         #expect(try cluster.psql("SELECT count(*) FROM accounts", database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
@@ -49,7 +49,7 @@ struct PostgresStoreTests {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
         let url = try cluster.createDatabase()
-        let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
         // Concurrent senders, as on a relay: batches commit asynchronously, and each ticket
         // completes only once a later synchronous commit has flushed the log past it.
         let stored = try await withThrowingTaskGroup(of: QueuedEnvelope?.self) { group in
@@ -64,7 +64,7 @@ struct PostgresStoreTests {
         try cluster.crashAndRestart()
         try? await store.close()
 
-        let reopened = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+        let reopened = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
         let survived = try await reopened.pending(for: "bob", after: 0, limit: 1_000)
         #expect(survived.map(\.deliveryID) == stored.map(\.deliveryID).sorted())
         #expect(try await reopened.queuedCount(for: "bob") == 60)
@@ -75,7 +75,7 @@ struct PostgresStoreTests {
     func missingDatabase() async throws {
         let url = try PostgresCluster.shared().url(database: "no_such_database")
         do {
-            _ = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet)
+            _ = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120))
             Issue.record("connected to a database that does not exist")
         } catch let error as PostgresRelayStoreError {
             #expect(error.description.contains("no_such_database"), "\(error)")

@@ -13,15 +13,34 @@ struct FileSystemBlobChunksTests {
         Data(repeating: UInt8(truncatingIfNeeded: index) &+ fill, count: layout.chunkLength(index))
     }
 
-    /// A storage that syncs and marks every chunk as it is written, unless `durableBatch` says.
-    static func storage(durableBatch: Int = 1) throws -> (FileSystemBlobChunks, String) {
+    /// A storage that syncs and marks every chunk as it is written, unless `durableBatch` says,
+    /// with the upload of `blobID` started.
+    static func storage(durableBatch: Int = 1) async throws -> (FileSystemBlobChunks, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-blobs-\(UUID().uuidString)").path
-        return (try FileSystemBlobChunks(directory: directory, durableBatch: durableBatch), directory)
+        let storage = try FileSystemBlobChunks(directory: directory, durableBatch: durableBatch)
+        try await storage.startBlob(blobID: blobID)
+        return (storage, directory)
+    }
+
+    @Test("a chunk for a blob whose folder was deleted is refused, and no folder comes back; the listing names only blob folders")
+    func noFolderAfterDeletion() async throws {
+        let (storage, directory) = try await Self.storage()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try await storage.storeChunk(Self.chunk(0), blobID: Self.blobID, index: 0, layout: Self.layout))
+        try FileManager.default.createDirectory(atPath: directory + "/not-a-blob", withIntermediateDirectories: false)
+        #expect(try await storage.storedBlobIDs() == [Self.blobID])
+
+        try await storage.deleteChunks(blobID: Self.blobID)
+        #expect(try await !storage.storeChunk(Self.chunk(1), blobID: Self.blobID, index: 1, layout: Self.layout))
+        let never = [UInt8](repeating: 0xcd, count: 16)
+        #expect(try await !storage.storeChunk(Self.chunk(0), blobID: never, index: 0, layout: Self.layout))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["not-a-blob"])
+        #expect(try await storage.storedBlobIDs().isEmpty)
     }
 
     @Test("chunks stored in any order count from chunk 0 on; each reads back whole; deletion removes the blob")
     func anyOrder() async throws {
-        let (storage, directory) = try Self.storage()
+        let (storage, directory) = try await Self.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try await storage.storedPrefix(blobID: Self.blobID, layout: Self.layout) == 0)
         #expect(try await storage.chunk(blobID: Self.blobID, index: 0, layout: Self.layout) == nil)
@@ -50,7 +69,7 @@ struct FileSystemBlobChunksTests {
 
     @Test("a stored chunk is never overwritten, even from another process's storage on the same directory")
     func neverOverwritten() async throws {
-        let (storage, directory) = try Self.storage()
+        let (storage, directory) = try await Self.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let other = try FileSystemBlobChunks(directory: directory, durableBatch: 1)
         try await storage.storeChunk(Self.chunk(0), blobID: Self.blobID, index: 0, layout: Self.layout)
@@ -60,7 +79,7 @@ struct FileSystemBlobChunksTests {
 
     @Test("a chunk cut short by a writer killed mid-way is not stored: it reads as missing and is written whole on resume")
     func tornWrite() async throws {
-        let (storage, directory) = try Self.storage()
+        let (storage, directory) = try await Self.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await storage.storeChunk(Self.chunk(0), blobID: Self.blobID, index: 0, layout: Self.layout)
         // What a killed writer leaves: part of chunk 1's bytes, and no mark.
@@ -78,7 +97,7 @@ struct FileSystemBlobChunksTests {
 
     @Test("a mark without its chunk's bytes (the file cut short) reads as missing, not as a short chunk")
     func markWithoutBytes() async throws {
-        let (storage, directory) = try Self.storage()
+        let (storage, directory) = try await Self.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for index: UInt64 in 0..<5 {
             try await storage.storeChunk(Self.chunk(index), blobID: Self.blobID, index: index, layout: Self.layout)
@@ -90,7 +109,7 @@ struct FileSystemBlobChunksTests {
 
     @Test("chunks count as stored only once a batch is synced: a relay stopped before the sync has them sent again")
     func batchedDurability() async throws {
-        let (storage, directory) = try Self.storage(durableBatch: 3)
+        let (storage, directory) = try await Self.storage(durableBatch: 3)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for index: UInt64 in 0..<2 {
             try await storage.storeChunk(Self.chunk(index), blobID: Self.blobID, index: index, layout: Self.layout)
@@ -110,7 +129,7 @@ struct FileSystemBlobChunksTests {
 
     @Test("a resume after a batch whose sync did not happen writes those chunks again, and only those")
     func resumeAfterMissedSync() async throws {
-        let (stopped, directory) = try Self.storage(durableBatch: 3)
+        let (stopped, directory) = try await Self.storage(durableBatch: 3)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for index: UInt64 in 0..<5 {
             try await stopped.storeChunk(Self.chunk(index), blobID: Self.blobID, index: index, layout: Self.layout)

@@ -21,6 +21,7 @@ struct SharedBlobDirectoryTests {
         let first = try FileSystemBlobChunks(directory: directory)
         let second = try FileSystemBlobChunks(directory: directory)
         let id = [UInt8](repeating: 7, count: 16)
+        try await first.startBlob(blobID: id)
         for index in 0..<Self.layout.chunkCount {
             try await first.storeChunk(Data(repeating: UInt8(index), count: Self.layout.chunkLength(index)), blobID: id, index: index, layout: Self.layout)
         }
@@ -44,6 +45,7 @@ struct SharedBlobDirectoryTests {
         let chunk = Data(repeating: 1, count: 1040)
         for round in 0..<50 {
             let id = [UInt8](repeating: UInt8(round), count: 16)
+            try await instances[0].startBlob(blobID: id)
             for index in 0..<Self.layout.chunkCount {
                 try await instances[0].storeChunk(chunk, blobID: id, index: index, layout: Self.layout)
             }

@@ -39,7 +39,7 @@ struct SharedQueueDeliveryTests {
             }
             var logger = Logger(label: "shared-relay-\(index)")
             logger.logLevel = .error
-            let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: logger)
+            let store = try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: logger, operationTimeout: .seconds(120))
             let server = try await RelayServer(
                 configuration: configuration, store: dropWakeups ? WakeupsLost(store) : store,
                 securityLog: try FileSecurityLog(directory: configuration.dataDirectory), logger: logger

@@ -17,7 +17,7 @@ struct FingerprintCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let access = try options.access(command: "cipherchat fingerprint")
-            if case .own(let client) = access, user != nil { try await client.start(receiving: false) }
+            if case .own(let client) = access, user != nil { try await client.startWithDeadline(receiving: false) }
             let params: [String: Any] = user.map { ["user": $0] } ?? [:]
             let result = try await access.call("fingerprint", params, timeout: 60) as? [String: Any] ?? [:]
             await access.finish()
@@ -52,7 +52,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let access = try options.access(command: "cipherchat verify")
-            if case .own(let client) = access { try await client.start(receiving: false) }
+            if case .own(let client) = access { try await client.startWithDeadline(receiving: false) }
             let result = try await access.call("verify", ["user": user, "number": safetyNumber.joined()], timeout: 60) as? [String: Any]
             await access.finish()
             guard result?["verified"] as? Bool == true else { throw CommandFailure.mismatch("the safety number does not match: \(user) is NOT verified") }

@@ -33,7 +33,7 @@ struct FileSendCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat file send")
-            try await client.start(receiving: false)
+            try await client.startWithDeadline(receiving: false)
             let sent = to.hasPrefix("#")
                 ? try await client.sendFile(at: path, toRoom: to)
                 : try await client.sendFile(at: path, to: to)
@@ -103,7 +103,7 @@ struct FileGetCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat file get")
-            try await client.start(receiving: false)
+            try await client.startWithDeadline(receiving: false)
             let file = try await client.downloadFile(id: id, to: out)
             printSafely("saved \(file.name) (\(file.size) bytes) to \(file.savedTo ?? "?") sha256=\(file.sha256)")
             await client.stop()

@@ -59,7 +59,7 @@ struct SendCommand: AsyncParsableCommand {
         let sealed = to.first == "#" ? false : try await client.sealIntoOutbox(text, to: to)
         do {
             try await withDeadline(seconds: timeout) {
-                try await client.start(receiving: false)
+                try await client.startWithDeadline(receiving: false)
                 if sealed {
                     try await client.outboxSent()
                 } else if to.first == "#" {
@@ -104,7 +104,11 @@ struct RecvCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object a line.")
     var json = false
 
-    @Option(help: "When nothing is queued, wait up to this many seconds for something to arrive.")
+    @Option(help: """
+        When nothing is queued, wait up to this many seconds for something to arrive. Without \
+        --follow, recv also ends once the relay has sent nothing for \(Int(RecvProgress.quietSeconds)) s \
+        (or this long, if longer), whatever it said was queued.
+        """)
     var wait: Double = 0
 
     @Flag(help: "Keep printing messages as they arrive, until interrupted.")
@@ -121,15 +125,20 @@ struct RecvCommand: AsyncParsableCommand {
                 methods: LocalAPIMethods(client: client, events: apiEvents), events: apiEvents,
                 home: options.resolvedHome, logger: options.logger()
             )
-            try await client.start()
-            let progress = RecvProgress()
-            if wait > 0, !follow {
-                // Nothing queued and nothing arrived in time: done.
-                Task {
-                    try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
-                    if await progress.handled == 0 { await client.stop() }
+            try await client.startWithDeadline()
+            let progress = RecvProgress(wait: max(0, wait))
+            let watchdog = follow ? nil : Task {
+                // Every wait has an end: the relay's count of queued envelopes is its word, and
+                // a relay that sends fewer (or stalls) must not hold recv open.
+                while await !progress.timedOut() {
+                    try await Task.sleep(for: .milliseconds(100))
                 }
+                if let shortfall = await progress.shortfall {
+                    printError("the relay said \(shortfall.announced) were queued and sent \(shortfall.handled); the rest stay queued for the next recv")
+                }
+                await client.stop()
             }
+            defer { watchdog?.cancel() }
             for await event in events {
                 await apiEvents.publish(event)
                 switch event {
@@ -154,19 +163,47 @@ struct RecvCommand: AsyncParsableCommand {
     }
 }
 
-/// What `recv` has handled against what was queued when it logged in.
+/// What `recv` has handled against what was queued when it logged in, and when it must stop
+/// waiting for the rest.
 actor RecvProgress {
+    /// Without --follow, recv ends after this long with nothing from the relay. Long beside
+    /// the relay's pause between batches of deliveries (12.5); short beside a person's patience.
+    static let quietSeconds = 10.0
+
     private(set) var handled = 0
     private var expected: Int?
+    private let wait: Double
+    private var lastActivity = ContinuousClock.now
+
+    init(wait: Double) {
+        self.wait = wait
+    }
 
     func expect(_ queued: Int) {
         if expected == nil { expected = queued }
+        lastActivity = .now
     }
 
     /// Counts one handled delivery; true when that completes the queue.
     func handledOne() -> Bool {
         handled += 1
+        lastActivity = .now
         return handled >= max(expected ?? 1, 1)
+    }
+
+    /// Whether recv has waited long enough: `--wait` for a first arrival when nothing was
+    /// queued, otherwise the longer of `--wait` and `quietSeconds` since the last delivery.
+    func timedOut() -> Bool {
+        // Before the login's count is seen, as after it: the longer bound.
+        let nothingQueued = handled == 0 && expected == 0
+        let limit = nothingQueued ? wait : max(wait, Self.quietSeconds)
+        return ContinuousClock.now - lastActivity >= .milliseconds(Int(limit * 1000))
+    }
+
+    /// What the relay announced and what came, when fewer came.
+    var shortfall: (announced: Int, handled: Int)? {
+        guard let expected, handled < expected else { return nil }
+        return (expected, handled)
     }
 }
 

@@ -31,7 +31,7 @@ private func withRoomClient(_ options: ClientOptions, _ body: @escaping @Sendabl
                 if case .warning(let text) = event { printError(text) }
             }
         }
-        try await client.start(receiving: false)
+        try await client.startWithDeadline(receiving: false)
         do {
             try await withDeadline(seconds: 60) { try await body(client) }
         } catch {

@@ -71,7 +71,9 @@ struct ServerCommand: AsyncParsableCommand {
                 // same directory cannot serve this one's files.
                 logger.notice("files' chunks are kept in this instance's data directory; every instance on this database must share one --blob-dir")
             }
-            store = try await PostgresRelayStore.connect(to: location, logger: logger)
+            store = try await PostgresRelayStore.connect(
+                to: location, logger: logger, operationTimeout: .seconds(Int64(clamping: settings.storeTimeoutSeconds))
+            )
         } else {
             store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
         }

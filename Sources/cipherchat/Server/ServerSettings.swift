@@ -8,6 +8,8 @@ struct ServerSettings {
     var logLevel = Logger.Level.info
     /// The relay's store on PostgreSQL instead of SQLite in the data directory.
     var postgresURL: String?
+    /// How long one PostgreSQL store operation may take before `store_unavailable`.
+    var storeTimeoutSeconds: UInt64 = 5
 
     /// The queue's time to live in whole days, as operators think of it.
     var queueTTLDays: UInt64 {
@@ -32,6 +34,7 @@ extension ServerSetting {
             .value("port", \.server.port, "Port to listen on (0 picks a free one)."),
             .value("data", \.server.dataDirectory, "Data directory: the SQLite store, the certificate, the security log."),
             .value("postgres", \.postgresURL, "Store on PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]) instead of SQLite: several instances on one database form one service.", environment: "CIPHERCHAT_POSTGRES_URL"),
+            .value("store-timeout-seconds", \.storeTimeoutSeconds, "Seconds one PostgreSQL store operation may take, waiting for a connection included, before the request is answered store_unavailable."),
             .value("tls-cert", \.server.tlsCertificateFile, "TLS certificate chain (PEM), with tls-key."),
             .value("tls-key", \.server.tlsKeyFile, "TLS private key (PEM), with tls-cert."),
             .value("metrics-host", \.server.metricsHost, "Address of the listener for /metrics, /healthz and /readyz."),

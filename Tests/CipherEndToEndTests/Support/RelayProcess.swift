@@ -34,8 +34,8 @@ final class RelayProcess {
     /// Standard output and error of every start, in order.
     private(set) var logFiles: [URL] = []
 
-    /// How long a relay may take to print its ready line.
-    static let startTimeout = Duration.seconds(30)
+    /// How long a relay may take to print its ready line. The wait ends as soon as the ready line comes: generous for a machine running every suite at once.
+    static let startTimeout = Duration.seconds(120)
     /// How often a restart is tried while the old socket's port is not yet free.
     private static let bindAttempts = 10
 
@@ -141,7 +141,9 @@ final class RelayProcess {
             executable: CipherBinary.url(),
             // The monitoring listener on a free port too: tests run relays side by side.
             arguments: ["server", "--port", "\(port)", "--data", dataDirectory.path, "--metrics-port", "0"] + extraArguments,
-            environment: CipherBinary.environment(), standardOutput: output, standardError: error
+            // A store deadline for a busy test machine, not for an outage: the outage tests
+            // give their own with --store-timeout-seconds, which wins over the environment.
+            environment: CipherBinary.environment(["CIPHERCHAT_STORE_TIMEOUT_SECONDS": "120"]), standardOutput: output, standardError: error
         )
     }
 

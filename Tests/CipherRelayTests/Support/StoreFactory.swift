@@ -21,7 +21,7 @@ struct StoreFactory: Sendable, CustomStringConvertible {
     /// A new database in the test process's PostgreSQL cluster (`PostgresCluster.shared()`).
     static let postgres = StoreFactory(description: "PostgreSQL") {
         let url = try PostgresCluster.shared().createDatabase()
-        return (try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet), {})
+        return (try await PostgresRelayStore.connect(to: PostgresLocation(url: url), logger: .quiet, operationTimeout: .seconds(120)), {})
     }
 
     static let all = [inMemory, sqlite, postgres]
