@@ -41,7 +41,7 @@ struct ChatTerminalTests {
 /// The open chat owns the home: a `cipherchat send` from another terminal goes through it.
 @Suite("The chat as the home's owner", .enabled(if: TmuxSession.isAvailable))
 struct ChatOwnerTests {
-    @Test("a message sent from another terminal while the chat is open goes through the chat and shows in it")
+    @Test("a message sent from another terminal while the chat is open goes through the chat and shows in it; reopened, the chat shows it again")
     func sendThroughOpenChat() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
@@ -63,5 +63,16 @@ struct ChatOwnerTests {
         try terminal.type("/quit")
         try terminal.press("Enter")
         try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+
+        // Opened again, the conversation shows what was said before, once.
+        let reopened = try TmuxSession(command, columns: 100, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { reopened.kill() }
+        let screen = try await reopened.waitFor(text: "from a script 3", timeout: .seconds(60))
+        #expect(screen.filter { $0.contains("from a script 2") }.count == 1, "\(screen)")
+        try reopened.type("/quit")
+        try reopened.press("Enter")
+        try await reopened.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? reopened.isDead()) == true }
     }
 }

@@ -62,9 +62,14 @@ struct ChatClientBackend: ChatBackend {
         events = stream
         self.sink = sink
         Task {
+            // The recent history first: a conversation opens with what was said before.
+            // A message stored meanwhile may also come as an event: it is shown once.
+            let shown = await Self.showRecentHistory(of: client, on: sink)
             for await event in clientEvents {
                 await apiEvents?.publish(event)
                 switch event {
+                case .message(let record) where shown.contains(record.id):
+                    break
                 case .message(let record) where record.kind == "membership":
                     sink.yield(.membership(room: record.room ?? record.to, text: record.text))
                 case .message(let record):
@@ -84,6 +89,22 @@ struct ChatClientBackend: ChatBackend {
     }
 
     var username: String { client.username }
+
+    /// How many of the latest messages the chat shows when it starts.
+    static let recentHistoryCount = 200
+
+    /// Shows the latest messages from the local store; returns their ids.
+    private static func showRecentHistory(of client: ChatClient, on sink: AsyncStream<ChatEvent>.Continuation) async -> Set<String> {
+        let records = (try? await client.history(limit: recentHistoryCount)) ?? []
+        for record in records {
+            if record.kind == "membership" {
+                sink.yield(.membership(room: record.room ?? record.to, text: record.text))
+            } else {
+                sink.yield(.message(message(record)))
+            }
+        }
+        return Set(records.map(\.id))
+    }
 
     /// Sends, then shows the sent message in the user's own pane.
     func send(to username: String, text: String) async throws {
