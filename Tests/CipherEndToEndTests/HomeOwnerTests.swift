@@ -43,12 +43,19 @@ struct HomeOwnerTests {
         let contacts = try await alice.run("contacts", ["--json"], passphrase: "wrong passphrase").requireSuccess()
         #expect(contacts.outputLines.count == 1 && contacts.standardOutput.contains("\"verified\":true"), "\(contacts)")
 
+        // The room commands too.
+        try await alice.run("room create", ["#team"], passphrase: "wrong passphrase").requireSuccess()
+        try await alice.run("room invite", ["#team", "bob"], passphrase: "wrong passphrase").requireSuccess()
+        let members = try await alice.run("room members", ["#team"], passphrase: "wrong passphrase").requireSuccess()
+        #expect(members.outputLines == ["alice admin", "bob"], "\(members)")
+        #expect(try await alice.run("room list", [], passphrase: "wrong passphrase").requireSuccess().outputLines == ["#team"])
+
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.readStandardError())")
         #expect(!FileManager.default.fileExists(atPath: alice.home.appending(path: "cipherchat.sock").path))
         // The home is free again: a plain command owns it for its own run.
         try await alice.send("after the daemon", to: "bob")
-        #expect(try await bob.receive().map(\.text) == ["after the daemon"])
+        #expect(try await bob.receive().filter { $0.kind == "text" }.map(\.text) == ["after the daemon"])
     }
 
     @Test("recv --follow owns the home and serves it; an owner that does not answer is named, and the command exits 1")

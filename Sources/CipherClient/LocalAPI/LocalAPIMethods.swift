@@ -55,6 +55,9 @@ public struct LocalAPIMethods: Sendable {
         case "room.remove":
             try await client.remove(try username(params, "user"), from: try string(params, "room"))
             return ["ok": true]
+        case "room.admin":
+            try await client.grantAdmin(try username(params, "user"), in: try string(params, "room"))
+            return ["ok": true]
         case "room.leave":
             try await client.leave(try string(params, "room"))
             return ["ok": true]

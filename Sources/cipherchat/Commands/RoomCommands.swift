@@ -20,11 +20,16 @@ struct RoomCommand: AsyncParsableCommand {
     )
 }
 
-/// Opens the client, connects without taking deliveries, runs `body`, and prints any warning
-/// the client raised meanwhile (a refused membership change, a key not sent).
-private func withRoomClient(_ options: ClientOptions, _ body: @escaping @Sendable (ChatClient) async throws -> Void) async throws {
+/// Reaches the home's owner, or owns the home and connects without taking deliveries; runs
+/// `body` against the local API's room methods, and prints any warning the client raised
+/// meanwhile (a refused membership change, a key not sent) when this process owns the home.
+private func withRoomAccess(_ options: ClientOptions, _ body: @escaping @Sendable (HomeAccess) async throws -> Void) async throws {
     try await runReportingFailures {
-        let client = try options.openClient(command: "cipherchat room")
+        let access = try options.access(command: "cipherchat room")
+        guard case .own(let client) = access else {
+            try await body(access)
+            return
+        }
         let events = client.events
         let printer = Task {
             for await event in events {
@@ -33,7 +38,7 @@ private func withRoomClient(_ options: ClientOptions, _ body: @escaping @Sendabl
         }
         try await client.startWithDeadline(receiving: false)
         do {
-            try await withDeadline(seconds: 60) { try await body(client) }
+            try await withDeadline(seconds: 60) { try await body(access) }
         } catch {
             await client.stop()
             await printer.value
@@ -52,8 +57,8 @@ struct RoomCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let room = room
-        try await withRoomClient(options) { client in
-            try await client.createRoom(room)
+        try await withRoomAccess(options) { access in
+            _ = try await access.call("room.create", ["room": room], timeout: 60)
             printSafely("created \(room)")
         }
     }
@@ -70,8 +75,8 @@ struct RoomInviteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (room, user) = (room, user)
-        try await withRoomClient(options) { client in
-            try await client.invite(user, to: room)
+        try await withRoomAccess(options) { access in
+            _ = try await access.call("room.invite", ["room": room, "user": user], timeout: 60)
             printSafely("added \(user) to \(room)")
         }
     }
@@ -88,8 +93,8 @@ struct RoomRemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (room, user) = (room, user)
-        try await withRoomClient(options) { client in
-            try await client.remove(user, from: room)
+        try await withRoomAccess(options) { access in
+            _ = try await access.call("room.remove", ["room": room, "user": user], timeout: 60)
             printSafely("removed \(user) from \(room)")
         }
     }
@@ -103,8 +108,8 @@ struct RoomLeaveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let room = room
-        try await withRoomClient(options) { client in
-            try await client.leave(room)
+        try await withRoomAccess(options) { access in
+            _ = try await access.call("room.leave", ["room": room], timeout: 60)
             printSafely("left \(room)")
         }
     }
@@ -119,8 +124,8 @@ struct RoomAdminCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (room, user) = (room, user)
-        try await withRoomClient(options) { client in
-            try await client.grantAdmin(user, in: room)
+        try await withRoomAccess(options) { access in
+            _ = try await access.call("room.admin", ["room": room, "user": user], timeout: 60)
             printSafely("\(user) is an admin of \(room)")
         }
     }
@@ -138,9 +143,11 @@ struct RoomMembersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let room = room
-        try await withRoomClient(options) { client in
-            for member in try await client.members(of: room).members {
-                printSafely(member.isAdmin ? "\(member.username) admin" : member.username)
+        try await withRoomAccess(options) { access in
+            let result = try await access.call("room.members", ["room": room], timeout: 60) as? [String: Any]
+            for member in result?["members"] as? [[String: Any]] ?? [] {
+                let name = member["username"] as? String ?? "?"
+                printSafely(member["admin"] as? Bool == true ? "\(name) admin" : name)
             }
         }
     }
@@ -153,8 +160,10 @@ struct RoomListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient(command: "cipherchat room")
-            for room in try await client.rooms() { printSafely(room) }
+            let access = try options.access(command: "cipherchat room")
+            let rooms = try await access.call("rooms", timeout: 60) as? [String] ?? []
+            await access.finish()
+            for room in rooms { printSafely(room) }
         }
     }
 }
