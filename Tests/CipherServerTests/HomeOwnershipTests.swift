@@ -34,7 +34,8 @@ struct HomeOwnershipTests {
         let relay = try await TestRelay.start()
         let home = TestRelay.temporaryHome()
         let alice = try await relay.makeUser("alice", home: home)
-        let waiting = Task.detached { try ChatClient.open(home: home, passphrase: "test passphrase", ownerWait: 120) }
+        // The wait for the lock blocks its thread: a thread of its own, not a cooperative one.
+        let waiting = Task { try await onOwnThread { try ChatClient.open(home: home, passphrase: "test passphrase", ownerWait: 120) } }
         try await Task.sleep(for: .milliseconds(300))
         await alice.close()
         let second = try await waiting.value

@@ -123,14 +123,19 @@ struct LocalAPITests {
             s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"send","params":{"recipient":"bob","message":"forged"}}\\n')
             print(s.makefile().readline().strip())
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, owner.server.socketPath]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let socketPath = owner.server.socketPath
+        // Reading the child's output blocks: on a thread of its own, so the owner can answer.
+        let answer = try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, socketPath]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return answer
+        }
         #expect(answer.contains("\"forbidden\""), "the answer was: \(answer)")
         try await Task.sleep(for: .milliseconds(500))
         #expect(await owner.bobEvents.messages.isEmpty)
