@@ -8,11 +8,11 @@ import Testing
 /// deliveries in flight, and acknowledgements bring the rest.
 @Suite("Delivery flow control")
 struct FlowControlTests {
-    @Test("5,000 queued reach a client on one connection, past the 1,000 in flight")
+    @Test("1,500 queued reach a client on one connection, past the 1,000 in flight")
     func longQueueDrains() async throws {
         let relay = try await TestRelay.start()
         let bob = try await relay.makeUser("bob")
-        let queued = 5_000
+        let queued = 1_500
         // Envelopes that do not decrypt: each is a warning, acknowledged like a message, and
         // cheap to make; flow control does not look inside.
         let random = SeededRandomSource(seed: "flow control")

@@ -30,6 +30,9 @@ final class TestRelay: @unchecked Sendable {
         configuration.port = port
         // Test clients that ignore GoingAway need not hold up a stop for long.
         configuration.shutdownGraceSeconds = 1
+        // A client's login waits for a cooperative thread; under a busy suite that can take
+        // longer than the relay's default minute, and no test here is about that timeout.
+        configuration.relay.authenticationTimeoutSeconds = 600
         configure(&configuration.relay)
         let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
         let server = try await RelayServer(
