@@ -89,7 +89,7 @@ public final class TmuxSession: Sendable {
     /// Polls the screen until `condition` holds; throws with the last screen when it never does.
     @discardableResult
     public func waitFor(
-        _ what: String, timeout: Duration = .seconds(30), _ condition: ([String]) -> Bool
+        _ what: String, timeout: Duration = .seconds(120), _ condition: ([String]) -> Bool
     ) async throws -> [String] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -104,7 +104,7 @@ public final class TmuxSession: Sendable {
 
     /// Waits until some row contains `text`.
     @discardableResult
-    public func waitFor(text: String, timeout: Duration = .seconds(30)) async throws -> [String] {
+    public func waitFor(text: String, timeout: Duration = .seconds(120)) async throws -> [String] {
         try await waitFor("'\(text)'", timeout: timeout) { $0.contains { $0.contains(text) } }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("Conversations through a relay", .timeLimit(.minutes(3)))
+@Suite("Conversations through a relay", .timeLimit(.minutes(15)))
 struct ConversationTests {
     @Test("alice and bob converse both ways; recv acknowledges what it printed")
     func converseBothWays() async throws {

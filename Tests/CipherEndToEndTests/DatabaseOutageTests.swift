@@ -6,7 +6,7 @@ import Testing
 /// the real binaries: it stops on SIGTERM within its grace period, refuses what it cannot store
 /// with `store_unavailable` instead of hanging, and clients keep such messages in their outbox
 /// and send them, once each, when the database is back.
-@Suite("The relay through an outage of its PostgreSQL", .timeLimit(.minutes(5)))
+@Suite("The relay through an outage of its PostgreSQL", .timeLimit(.minutes(15)))
 struct DatabaseOutageTests {
     /// Far above a stop that works (the grace period), far below one that waits for the
     /// database (until killed).

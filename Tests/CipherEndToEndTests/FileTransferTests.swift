@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("Files end to end", .serialized, .timeLimit(.minutes(6)))
+@Suite("Files end to end", .serialized, .timeLimit(.minutes(15)))
 struct FileTransferTests {
     /// What the issue allows each process while a large file passes through.
     static let residentLimit = 64 << 20

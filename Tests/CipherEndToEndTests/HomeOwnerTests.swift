@@ -3,7 +3,7 @@ import Testing
 
 /// One owner per home, as a user meets it: `cipherchat daemon` owns alice's home, and plain
 /// commands in other processes go through its local API instead of opening the store.
-@Suite("One owner per home", .timeLimit(.minutes(6)))
+@Suite("One owner per home", .timeLimit(.minutes(15)))
 struct HomeOwnerTests {
     /// Starts `cipherchat daemon` for `user` and waits for its ready line.
     private func startDaemon(_ user: UserHome) async throws -> ChildProcess {

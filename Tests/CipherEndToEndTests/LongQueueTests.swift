@@ -4,7 +4,7 @@ import Testing
 
 /// `cipherchat recv` against long queues and a relay that overstates its queue: it prints
 /// everything that comes, and always ends.
-@Suite("recv with long and overstated queues", .timeLimit(.minutes(10)))
+@Suite("recv with long and overstated queues", .timeLimit(.minutes(15)))
 struct LongQueueTests {
     @Test("1,500 messages queued while bob was away, past the relay's 1,000 in flight: one recv prints them all and exits")
     func fiveThousandQueued() async throws {

@@ -3,7 +3,7 @@ import Testing
 
 // 200 clients fit the time the brief allows: in debug on two shared cores the test takes
 // about 85 to 105 s, half of it in the 200 `init`s (RSA key generation).
-@Suite("Many clients at once", .timeLimit(.minutes(6)))
+@Suite("Many clients at once", .timeLimit(.minutes(15)))
 struct ManyClientsTests {
     static let clientCount = 200
     static let messagesPerSender = 2

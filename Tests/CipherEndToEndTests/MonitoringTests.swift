@@ -2,7 +2,7 @@ import CipherTesting
 import Foundation
 import Testing
 
-@Suite("The relay's monitoring listener", .timeLimit(.minutes(3)))
+@Suite("The relay's monitoring listener", .timeLimit(.minutes(15)))
 struct MonitoringTests {
     @Test("/metrics counts a conversation, and promtool accepts the exposition")
     func metricsPassPromtool() async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("The passphrase", .timeLimit(.minutes(3)))
+@Suite("The passphrase", .timeLimit(.minutes(15)))
 struct PassphraseTests {
     @Test("a wrong passphrase: exit 3 with 'wrong passphrase', nothing sent or received")
     func wrongPassphrase() async throws {

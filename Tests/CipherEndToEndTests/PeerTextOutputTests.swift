@@ -4,7 +4,7 @@ import Testing
 /// What the plain commands print of text a peer chose: its messages and file names. A terminal
 /// runs escape sequences and shows a line break as a new line, so a peer could clear the screen,
 /// retitle the window, or forge an entry that looks like another user's verified message.
-@Suite("A peer's text in command output", .timeLimit(.minutes(4)))
+@Suite("A peer's text in command output", .timeLimit(.minutes(15)))
 struct PeerTextOutputTests {
     /// ESC (sequences), BEL, CR, the C1 CSI and the bidirectional override.
     static let unsafe: [Unicode.Scalar] = ["\u{1B}", "\u{07}", "\r", "\u{9B}", "\u{202E}"]

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("The relay's process life", .timeLimit(.minutes(3)))
+@Suite("The relay's process life", .timeLimit(.minutes(15)))
 struct RelayLifecycleTests {
     @Test("acknowledged messages survive the relay being killed, and arrive exactly once")
     func acknowledgedMessagesSurviveSIGKILL() async throws {

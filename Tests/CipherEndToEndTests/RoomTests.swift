@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("Rooms through a relay", .timeLimit(.minutes(5)))
+@Suite("Rooms through a relay", .timeLimit(.minutes(15)))
 struct RoomEndToEndTests {
     @Test("three users converse in a room; a joiner does not read the past; a removed member reads nothing after; no plaintext at the relay")
     func roomLifecycle() async throws {

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 /// Two relay instances on one PostgreSQL behind HAProxy, driven with the real binaries.
-@Suite("Several relay instances on one PostgreSQL", .timeLimit(.minutes(6)))
+@Suite("Several relay instances on one PostgreSQL", .timeLimit(.minutes(15)))
 struct SeveralInstancesTests {
     /// How long a message pushed across instances may take to show on the recipient's screen
-    /// (a wake-up normally brings it in milliseconds; the poll within a second).
-    static let crossInstanceDeadline = Duration.seconds(5)
+    /// (a wake-up normally brings it in milliseconds; the poll within a second). Generous for a
+    /// machine running every suite at once; the wait ends as soon as the line shows.
+    static let crossInstanceDeadline = Duration.seconds(30)
 
     @Test("a client on one instance reaches a client on the other at once; names and one-time prekeys hold across instances")
     func crossInstanceConversation() async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("The relay's TLS", .timeLimit(.minutes(3)))
+@Suite("The relay's TLS", .timeLimit(.minutes(15)))
 struct TLSTests {
     @Test("TLS 1.2 is refused, TLS 1.3 is accepted (openssl s_client)", .enabled(if: OpenSSL.executable != nil, "openssl is not installed"))
     func onlyTLS13() async throws {

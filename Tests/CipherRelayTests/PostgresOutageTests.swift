@@ -7,7 +7,7 @@ import Testing
 /// The PostgreSQL store while its server is stopped (`pg_ctl stop -m fast`): each operation
 /// ends within its deadline with `StoreUnavailableError`, and the store works again once the
 /// server is back, without being reopened.
-@Suite("PostgreSQL store through an outage", .timeLimit(.minutes(3)))
+@Suite("PostgreSQL store through an outage", .timeLimit(.minutes(15)))
 struct PostgresOutageTests {
     /// Far above the store's deadline, far below postgres-nio's wait for a connection (none).
     static let answerBound = Duration.seconds(20)
