@@ -141,7 +141,9 @@ extension ChatClient {
         }
         let firstMissing = status.complete ? chunkCount : status.storedChunks
 
-        let descriptor = Glibc.open(upload.path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO swapped in for the file must not hold the open (fstat refuses it);
+        // reads of a regular file ignore it.
+        let descriptor = Glibc.open(upload.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileTransferError.unreadable(upload.path) }
         defer { Glibc.close(descriptor) }
         guard try FileSnapshot(descriptor: descriptor, path: upload.path).matches(upload) else {

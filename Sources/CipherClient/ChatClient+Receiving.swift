@@ -71,7 +71,7 @@ extension ChatClient {
         defer { roomLock.release() }
         let sender = delivery.sender
         do {
-                if let record = try decrypt(delivery) {
+            if let record = try decrypt(delivery) {
                 eventSink.yield(.message(record))
             }
             return true

@@ -7,8 +7,7 @@ extension ChatClient {
     /// envelope waits in the outbox meanwhile, and is resent after a reconnect.
     @discardableResult
     public func send(_ text: String, to recipient: String) async throws -> ChatRecord {
-        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
-        guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        try Self.checkText(text, to: recipient)
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         let (entry, record) = try await sealForSending(payload, to: recipient, kind: "text", text: text)
         try await deliver(entry)
@@ -20,31 +19,37 @@ extension ChatClient {
     /// next connection (`resendOutbox`). False, with nothing written, when sealing needs the
     /// recipient's prekey bundle, which only the relay has.
     public func sealIntoOutbox(_ text: String, to recipient: String) throws -> Bool {
-        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
-        guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+        try Self.checkText(text, to: recipient)
         guard try hasSessionToSendOn(recipient) else { return false }
         let payload = Payload.text(text, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         _ = try sealNow(payload, to: recipient, bundle: nil, kind: "text", text: text)
         return true
     }
 
+    /// A text message to `recipient` as `send` and `sealIntoOutbox` take it.
+    private static func checkText(_ text: String, to recipient: String) throws {
+        guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
+        guard text.utf8.count <= Payload.maxContentSize else { throw ClientError.messageTooLong(Payload.maxContentSize) }
+    }
+
     /// How many messages the outbox holds, sealed but not yet accepted by the relay.
     public func outboxCount() throws -> Int {
-        try store.outbox().count
+        try store.outboxCount()
     }
 
     /// Waits for the resend of the outbox that the connection started, and throws
     /// `ClientError.notConfirmed` when entries are left that the relay has not accepted.
     public func outboxSent() async throws {
         await outboxResend?.value
-        let left = try store.outbox().count
+        let left = try store.outboxCount()
         if left > 0 { throw ClientError.notConfirmed(count: left) }
     }
 
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
     /// removes it from the outbox and is thrown. `CODE_STORE_UNAVAILABLE` is thrown too, with
-    /// the entry kept: the relay cannot store it now, and says when to try again. An entry for a room (its recipient `#name`,
-    /// its envelope a group message) goes as `RoomSend`, any other as `SendEnvelope`.
+    /// the entry kept: the relay cannot store it now, and says when to try again. An entry for
+    /// a room (its recipient `#name`, its envelope a group message) goes as `RoomSend`, any
+    /// other as `SendEnvelope`.
     func deliver(_ entry: OutboxEntry) async throws {
         let request: WireClientFrame.OneOf_Body
         if entry.recipient.first == RoomName.prefix {

@@ -266,6 +266,11 @@ final class ClientStore: Sendable {
         }
     }
 
+    /// How many entries the outbox holds, without reading them.
+    func outboxCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+    }
+
     func outbox() throws -> [OutboxEntry] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT client_message_id, recipient, envelope, created_at FROM outbox ORDER BY created_at, rowid")

@@ -79,7 +79,8 @@ struct FileSnapshot: Equatable {
     }
 
     init(path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO or device named here must not hold the open; fstat refuses it.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileTransferError.unreadable(path) }
         defer { close(descriptor) }
         try self.init(descriptor: descriptor, path: path)

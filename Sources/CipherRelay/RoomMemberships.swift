@@ -33,8 +33,4 @@ final class RoomMemberships: Sendable {
             rooms[room] = checked
         }
     }
-
-    func forget(_ room: String) {
-        rooms.withLock { _ = $0.removeValue(forKey: room) }
-    }
 }

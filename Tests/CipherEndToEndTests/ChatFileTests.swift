@@ -14,10 +14,7 @@ struct ChatFileTests {
         let incoming = bob.files.appending(path: "from-bob.bin")
         try TestFiles.make(at: incoming, size: 12_345)
 
-        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
-        let terminal = try TmuxSession(command, columns: 160, rows: 20, environment: [
-            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
-        ])
+        let terminal = try alice.openChat(with: "bob", columns: 160)
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected", timeout: .seconds(30))
 

@@ -11,10 +11,7 @@ struct ChatTerminalTests {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
-        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
-        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
-            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
-        ])
+        let terminal = try alice.openChat(with: "bob")
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected", timeout: .seconds(30))
 
@@ -45,10 +42,7 @@ struct ChatOwnerTests {
     func sendThroughOpenChat() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
-        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
-        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
-            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
-        ])
+        let terminal = try alice.openChat(with: "bob")
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected", timeout: .seconds(30))
 
@@ -65,9 +59,7 @@ struct ChatOwnerTests {
         try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
 
         // Opened again, the conversation shows what was said before, once.
-        let reopened = try TmuxSession(command, columns: 100, rows: 20, environment: [
-            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
-        ])
+        let reopened = try alice.openChat(with: "bob")
         defer { reopened.kill() }
         let screen = try await reopened.waitFor(text: "from a script 3", timeout: .seconds(60))
         #expect(screen.filter { $0.contains("from a script 2") }.count == 1, "\(screen)")

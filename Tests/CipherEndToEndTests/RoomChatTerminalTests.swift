@@ -11,10 +11,7 @@ struct RoomChatTerminalTests {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
 
-        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path)"
-        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
-            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
-        ])
+        let terminal = try alice.openChat()
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected", timeout: .seconds(30))
 

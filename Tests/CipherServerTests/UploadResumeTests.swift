@@ -7,13 +7,18 @@ import Testing
 /// what it seals is what was already let out (SentChunkDigest), else a nonce would be reused.
 @Suite("Resuming an upload")
 struct UploadResumeTests {
-    @Test("a file rewritten in place with its size, inode and modification time kept starts a new blob under a new key")
-    func rewrittenFileStartsOver() async throws {
+    /// A relay, alice (connected) and bob, and a path for alice's file.
+    private static func aliceWithFile() async throws -> (TestRelay, ChatClient, String) {
         let relay = try await TestRelay.start()
         let alice = try await relay.makeUser("alice")
         _ = try await relay.makeUser("bob")
         try await alice.start(receiving: false)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).bin").path
+        return (relay, alice, FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).bin").path)
+    }
+
+    @Test("a file rewritten in place with its size, inode and modification time kept starts a new blob under a new key")
+    func rewrittenFileStartsOver() async throws {
+        let (relay, alice, path) = try await Self.aliceWithFile()
         defer { unlink(path) }
         let size = ChatClient.fileChunkSize * 3 + 1000
         try Data(repeating: 0x41, count: size).write(to: URL(fileURLWithPath: path))
@@ -44,11 +49,7 @@ struct UploadResumeTests {
 
     @Test("an unchanged file resumes the same blob")
     func unchangedFileResumes() async throws {
-        let relay = try await TestRelay.start()
-        let alice = try await relay.makeUser("alice")
-        _ = try await relay.makeUser("bob")
-        try await alice.start(receiving: false)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).bin").path
+        let (relay, alice, path) = try await Self.aliceWithFile()
         defer { unlink(path) }
         try Data(repeating: 0x43, count: ChatClient.fileChunkSize * 2 + 5).write(to: URL(fileURLWithPath: path))
         let first = try await alice.uploadFile(at: path, recipients: ["bob"], room: nil)
@@ -57,5 +58,13 @@ struct UploadResumeTests {
         #expect(again.manifest == first.manifest)
         await alice.close()
         await relay.stop()
+    }
+
+    @Test("a FIFO named as the file to send is refused at once, not waited on")
+    func fifoRefused() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        #expect(throws: FileTransferError.unreadable(path)) { _ = try FileSnapshot(path: path) }
     }
 }

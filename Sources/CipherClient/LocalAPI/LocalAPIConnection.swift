@@ -50,31 +50,16 @@ public final class LocalAPIConnection: @unchecked Sendable {
 
     /// Calls `method` and returns its result; throws the owner's `LocalAPIError`, or one of
     /// kind `owner_unresponsive` when no answer came within `timeout` seconds. The blocking
-    /// wait runs on a thread of its own: parked on one of the few cooperative threads, it could
-    /// hold up the very tasks (an owner in this process) that would answer it.
+    /// wait runs on a thread of its own (`onOwnThread`): an owner in this process answers it.
     public func call(_ method: String, _ params: [String: Any] = [:], timeout: Double) async throws -> Any {
         let request = UncheckedBox(params)
-        return try await Self.onOwnThread { [self] in try self.callBlocking(method, request.value, timeout: timeout) }
+        return try await onOwnThread { [self] in try self.callBlocking(method, request.value, timeout: timeout) }
     }
 
     /// The next notification (`method` and `params`), or nil when none came by `deadline`;
     /// throws when the owner closed the connection.
     public func nextNotification(until deadline: Date) async throws -> (method: String, params: [String: Any])? {
-        let notification = try await Self.onOwnThread { [self] in try self.nextNotificationBlocking(until: deadline) as Any }
-        return notification as? (method: String, params: [String: Any])
-    }
-
-    private static func onOwnThread(_ body: @escaping @Sendable () throws -> Any) async throws -> Any {
-        let box: UncheckedBox<Any> = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do {
-                    continuation.resume(returning: UncheckedBox(try body()))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
-        return box.value
+        try await onOwnThread { [self] in try self.nextNotificationBlocking(until: deadline) }
     }
 
     private func callBlocking(_ method: String, _ params: [String: Any], timeout: Double) throws -> Any {
@@ -150,10 +135,4 @@ public final class LocalAPIConnection: @unchecked Sendable {
             received.append(contentsOf: buffer[..<count])
         }
     }
-}
-
-/// A JSON value handed between a waiting task and the thread that read it; never shared.
-private struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

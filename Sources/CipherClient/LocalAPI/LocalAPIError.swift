@@ -34,8 +34,16 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
         LocalAPIError(code: -32602, kind: "invalid_params", message: message, exitCode: 64)
     }
 
-    /// The API's form of a failure of the client library.
+    /// The API's form of a failure of the client library; one of kind `internal` for any other
+    /// error, whose description may carry details the API should not hand out.
     init(_ error: any Error) {
+        self = LocalAPIError(known: error)
+            ?? LocalAPIError(kind: "internal", message: "the owner could not carry out the request", exitCode: 1)
+    }
+
+    /// The form of a failure of the client library, shared by the API and the CLI: the one table
+    /// of kinds, messages and exit codes (README, "Exit codes"). Nil for any other error.
+    public init?(known error: any Error) {
         switch error {
         case let error as LocalAPIError:
             self = error
@@ -54,7 +62,7 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
             }
             self.init(kind: kind, message: error.description, exitCode: exitCode)
         case let error as RelayError where error.code == .storeUnavailable:
-            self.init(kind: "store_unavailable", message: "the relay cannot store messages now (store_unavailable): \(error)", exitCode: 9)
+            self.init(kind: "store_unavailable", message: "the relay cannot store anything now (store_unavailable); try again later", exitCode: 9)
         case let error as RelayError:
             self.init(kind: "relay_refused", message: "the relay refused: \(error)", exitCode: 1)
         case let error as RoomError:
@@ -66,8 +74,7 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
                 self.init(kind: "file", message: error.description, exitCode: 1)
             }
         default:
-            // Another error's description may carry details the API should not hand out.
-            self.init(kind: "internal", message: "the owner could not carry out the request", exitCode: 1)
+            return nil
         }
     }
 

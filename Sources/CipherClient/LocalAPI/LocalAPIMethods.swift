@@ -41,7 +41,12 @@ public struct LocalAPIMethods: Sendable {
             return ["verified": matched]
         case "trust":
             let outcome = try await client.trust(try username(params, "user"), confirming: try string(params, "confirm"))
-            return ["outcome": "\(outcome)".replacingOccurrences(of: "noChange", with: "no_change")]
+            let name = switch outcome {
+            case .accepted: "accepted"
+            case .noChange: "no_change"
+            case .mismatch: "mismatch"
+            }
+            return ["outcome": name]
         case "history":
             return try await history(params)
         case "rooms":

@@ -28,10 +28,7 @@ struct ChatCommand: AsyncParsableCommand {
             // send` from another terminal goes through it and its message shows here.
             let apiEvents = LocalAPIEvents()
             let backend = ChatClientBackend(client: client, apiEvents: apiEvents)
-            let server = try await LocalAPIServer.start(
-                methods: LocalAPIMethods(client: client, events: apiEvents, onSent: { backend.showSent($0) }),
-                events: apiEvents, home: options.resolvedHome, logger: options.logger(fallback: .critical)
-            )
+            let server = try await options.serveLocalAPI(client, events: apiEvents, logLevel: .critical) { backend.showSent($0) }
             do {
                 try await client.start()
                 try await runChat(backend: backend, initialConversation: with)

@@ -27,16 +27,7 @@ enum CommandFailure: Error, CustomStringConvertible {
         case .unavailable: 9
         case .seal(let error): error == .wrongPassphrase ? 3 : 4
         case .mismatch: 5
-        case .client(let error):
-            switch error {
-            case .identityChanged, .contactNotVerified: 6
-            case .serverCertificateChanged: 7
-            case .notInitialized, .alreadyInitialized, .invalidUsername, .invalidServerAddress, .messageTooLong: 64
-            case .storeCorrupted: 4
-            case .notConfirmed: 9
-            case .relay(let relay) where relay.code == .storeUnavailable: 9
-            default: 1
-            }
+        case .client(let error): LocalAPIError(known: error)?.exitCode ?? 1
         }
     }
 }
@@ -73,41 +64,28 @@ extension CommandFailure {
 }
 
 /// Runs a command body, turning failures into a message on standard error and an exit code.
+/// The client library's failures are worded and numbered by the one table the local API uses
+/// (`LocalAPIError(known:)`), so a command gives the same reason and exit code whether it ran
+/// in this process or through the home's owner.
 func runReportingFailures(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let failure as CommandFailure {
         printError(failure.description)
         throw ExitCode(failure.exitCode)
-    } catch let error as ClientError {
-        let failure = CommandFailure.client(error)
-        printError(failure.description)
-        throw ExitCode(failure.exitCode)
     } catch let error as SealError {
         let failure = CommandFailure.seal(error)
         printError(failure.description)
         throw ExitCode(failure.exitCode)
-    } catch let error as RoomError {
-        printError("\(error)")
-        throw ExitCode(1)
-    } catch let error as FileTransferError {
-        printError(error.description)
-        if case .refused = error { throw ExitCode(8) }
-        throw ExitCode(1)
-    } catch let error as RelayError where error.code == .storeUnavailable {
-        printError("the relay cannot store anything now (store_unavailable); try again later")
-        throw ExitCode(9)
-    } catch let error as RelayError {
-        printError("the relay refused: \(error)")
-        throw ExitCode(1)
-    } catch let error as LocalAPIError {
-        printError(error.message)
-        throw ExitCode(error.exitCode)
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        printError("error: \(error)")
-        throw ExitCode(1)
+        guard let known = LocalAPIError(known: error) else {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        printError(known.message)
+        throw ExitCode(known.exitCode)
     }
 }
 

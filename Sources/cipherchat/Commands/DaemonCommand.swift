@@ -21,10 +21,7 @@ struct DaemonCommand: AsyncParsableCommand {
             let client = try options.openClient(logLevel: .notice, command: "cipherchat daemon")
             let clientEvents = client.events
             let events = LocalAPIEvents()
-            let server = try await LocalAPIServer.start(
-                methods: LocalAPIMethods(client: client, events: events), events: events,
-                home: options.resolvedHome, logger: options.logger(fallback: .notice)
-            )
+            let server = try await options.serveLocalAPI(client, events: events, logLevel: .notice)
             let forwarding = Task { for await event in clientEvents { await events.publish(event) } }
             do {
                 try await client.start()

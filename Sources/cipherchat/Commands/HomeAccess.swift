@@ -31,6 +31,18 @@ enum HomeAccess: Sendable {
 }
 
 extension ClientOptions {
+    /// Serves the local API of `client`, which this process owns, on the home's socket: the
+    /// daemon, the chat and `recv` do, for as long as they run (docs/API.md).
+    func serveLocalAPI(
+        _ client: ChatClient, events: LocalAPIEvents, logLevel: Logger.Level = .warning,
+        onSent: @escaping @Sendable (ChatRecord) -> Void = { _ in }
+    ) async throws -> LocalAPIServer {
+        try await LocalAPIServer.start(
+            methods: LocalAPIMethods(client: client, events: events, onSent: onSent), events: events,
+            home: resolvedHome, logger: logger(fallback: logLevel)
+        )
+    }
+
     /// Reaches the home's owner, or becomes it. While another process holds the home without
     /// serving its socket yet (it is starting, or is a plain command finishing), this waits up to
     /// `--owner-timeout` seconds, then fails naming that process; it never opens the store.

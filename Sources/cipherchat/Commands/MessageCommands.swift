@@ -121,10 +121,7 @@ struct RecvCommand: AsyncParsableCommand {
             // While it owns the home, recv serves the local API: a `send` from another
             // terminal during `recv --follow` goes through it.
             let apiEvents = LocalAPIEvents()
-            let server = try await LocalAPIServer.start(
-                methods: LocalAPIMethods(client: client, events: apiEvents), events: apiEvents,
-                home: options.resolvedHome, logger: options.logger()
-            )
+            let server = try await options.serveLocalAPI(client, events: apiEvents)
             try await client.startWithDeadline()
             let progress = RecvProgress(wait: max(0, wait))
             let watchdog = follow ? nil : Task {

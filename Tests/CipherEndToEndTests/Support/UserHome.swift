@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 
 /// One person at the command line: a temporary home directory, the passphrase that unlocks it,
@@ -61,6 +62,15 @@ final class UserHome: Sendable {
             ]),
             standardOutput: outputDirectory.appending(path: "\(name).out"), standardError: outputDirectory.appending(path: "\(name).err")
         )
+    }
+
+    /// `cipherchat chat [--with OTHER]` in a real terminal (tmux), unlocked by this user's
+    /// passphrase.
+    func openChat(with other: String? = nil, columns: Int = 100) throws -> TmuxSession {
+        let command = "\(try CipherBinary.url().path) chat --home \(home.path)" + (other.map { " --with \($0)" } ?? "")
+        return try TmuxSession(command, columns: columns, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": passphrase, "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
+        ])
     }
 
     /// A scratch directory of this user's, for files they send or receive.
