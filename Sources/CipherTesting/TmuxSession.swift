@@ -15,8 +15,6 @@ public final class TmuxSession: Sendable {
         }
     }
 
-    public static var isAvailable: Bool { (try? run(["-V"])) != nil }
-
     let socket: String
     private static let target = "test"
     /// The server's socket file, which tmux leaves behind when killed.
@@ -89,10 +87,10 @@ public final class TmuxSession: Sendable {
     /// Polls the screen until `condition` holds; throws with the last screen when it never does.
     @discardableResult
     public func waitFor(
-        _ what: String, timeout: Duration = .seconds(120), _ condition: ([String]) -> Bool
+        _ what: String, timeout: Duration = .seconds(60), _ condition: ([String]) -> Bool
     ) async throws -> [String] {
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = Patience.deadline(timeout)
         var last: [String] = []
         while clock.now < deadline {
             last = try screen()
@@ -104,7 +102,7 @@ public final class TmuxSession: Sendable {
 
     /// Waits until some row contains `text`.
     @discardableResult
-    public func waitFor(text: String, timeout: Duration = .seconds(120)) async throws -> [String] {
+    public func waitFor(text: String, timeout: Duration = .seconds(60)) async throws -> [String] {
         try await waitFor("'\(text)'", timeout: timeout) { $0.contains { $0.contains(text) } }
     }
 

@@ -3,7 +3,7 @@ import CipherTesting
 import Foundation
 import Testing
 
-@Suite("The tmux harness itself, on cat", .enabled(if: TmuxSession.isAvailable))
+@Suite("The tmux harness itself, on cat", RequiredTool.tmux.trait)
 struct TmuxSessionTests {
     @Test("keys typed reach the program, and the screen reads back what it printed")
     func typeAndCapture() async throws {
@@ -34,7 +34,7 @@ struct TmuxSessionTests {
 /// relay comes once the client library exists.
 @Suite(
     "The full-screen chat, end to end in tmux",
-    .enabled(if: TmuxSession.isAvailable && ChatHost.directory == nil),
+    RequiredTool.tmux.trait, .enabled(if: ChatHost.directory == nil),
     .serialized
 )
 struct FullScreenChatTests {

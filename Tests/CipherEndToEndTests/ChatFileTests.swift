@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Files in `cipherchat chat`, in a real terminal (tmux) against a real relay.
-@Suite("Files in the terminal chat", .enabled(if: TmuxSession.isAvailable))
+@Suite("Files in the terminal chat", RequiredTool.tmux.trait)
 struct ChatFileTests {
     @Test("/file sends a file the other side can fetch, and a file that arrives shows its name, size and id")
     func fileInTheChat() async throws {
@@ -16,7 +16,7 @@ struct ChatFileTests {
 
         let terminal = try alice.openChat(with: "bob", columns: 160)
         defer { terminal.kill() }
-        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+        try await terminal.waitFor(text: "connected")
 
         try terminal.type("/file bob \(outgoing.path)")
         try terminal.press("Enter")
@@ -29,10 +29,10 @@ struct ChatFileTests {
 
         let sent = try await bob.run(["file", "send"], ["alice", incoming.path]).requireSuccess()
         let id = try #require(sent.standardOutput.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
-        try await terminal.waitFor(text: "file from-bob.bin (12345 bytes) id \(id)", timeout: .seconds(30))
+        try await terminal.waitFor(text: "file from-bob.bin (12345 bytes) id \(id)")
 
         try terminal.type("/quit")
         try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
     }
 }

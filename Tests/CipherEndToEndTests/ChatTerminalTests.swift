@@ -4,7 +4,7 @@ import Testing
 
 /// `cipherchat chat` in a real terminal (tmux) against a real relay, used as a person would:
 /// typing, reading the screen, while the other party uses the plain commands.
-@Suite("The terminal chat against a relay", .enabled(if: TmuxSession.isAvailable))
+@Suite("The terminal chat against a relay", RequiredTool.tmux.trait)
 struct ChatTerminalTests {
     @Test("a message typed in the chat arrives, and a reply appears while the user is typing")
     func chatWithRelay() async throws {
@@ -13,30 +13,30 @@ struct ChatTerminalTests {
 
         let terminal = try alice.openChat(with: "bob")
         defer { terminal.kill() }
-        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+        try await terminal.waitFor(text: "connected")
 
         try terminal.type("hello bob, typed in the chat")
         try terminal.press("Enter")
         // The sent line appears in alice's pane once the relay has stored it.
-        try await terminal.waitFor(text: "hello bob, typed in the chat", timeout: .seconds(30))
+        try await terminal.waitFor(text: "hello bob, typed in the chat")
         let received = try await bob.receive()
         #expect(received.map(\.text) == ["hello bob, typed in the chat"])
 
         // Alice starts typing; bob's reply arrives meanwhile and her half-typed line survives.
         try terminal.type("half a thought")
         try await bob.send("reply from bob", to: "alice")
-        let screen = try await terminal.waitFor(text: "reply from bob", timeout: .seconds(30))
+        let screen = try await terminal.waitFor(text: "reply from bob")
         #expect(screen.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.contains("half a thought") == true)
 
         try terminal.press("C-u")
         try terminal.type("/quit")
         try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
     }
 }
 
 /// The open chat owns the home: a `cipherchat send` from another terminal goes through it.
-@Suite("The chat as the home's owner", .enabled(if: TmuxSession.isAvailable))
+@Suite("The chat as the home's owner", RequiredTool.tmux.trait)
 struct ChatOwnerTests {
     @Test("a message sent from another terminal while the chat is open goes through the chat and shows in it; reopened, the chat shows it again")
     func sendThroughOpenChat() async throws {
@@ -44,19 +44,19 @@ struct ChatOwnerTests {
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
         let terminal = try alice.openChat(with: "bob")
         defer { terminal.kill() }
-        try await terminal.waitFor(text: "connected", timeout: .seconds(30))
+        try await terminal.waitFor(text: "connected")
 
         // A wrong passphrase: the send cannot open the store itself, only ask the chat.
         for index in 1...3 {
             try await alice.run("send", ["bob", "from a script \(index)"], passphrase: "wrong passphrase").requireSuccess()
         }
-        try await terminal.waitFor(text: "from a script 3", timeout: .seconds(30))
+        try await terminal.waitFor(text: "from a script 3")
         let received = try await bob.receive()
         #expect(received.map(\.text) == (1...3).map { "from a script \($0)" })
 
         try terminal.type("/quit")
         try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? terminal.isDead()) == true }
+        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
 
         // Opened again, the conversation shows what was said before, once.
         let reopened = try alice.openChat(with: "bob")
@@ -65,6 +65,6 @@ struct ChatOwnerTests {
         #expect(screen.filter { $0.contains("from a script 2") }.count == 1, "\(screen)")
         try reopened.type("/quit")
         try reopened.press("Enter")
-        try await reopened.waitFor("the chat to exit", timeout: .seconds(15)) { _ in (try? reopened.isDead()) == true }
+        try await reopened.waitFor("the chat to exit") { _ in (try? reopened.isDead()) == true }
     }
 }

@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Testing
 
@@ -35,8 +36,8 @@ struct FileTransferTests {
     }
 
     /// Waits (bounded) until `condition` holds, polling every few milliseconds.
-    static func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
+    static func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
+        let deadline = Patience.deadline(timeout)
         while ContinuousClock.now < deadline {
             if condition() { return }
             try await Task.sleep(for: .milliseconds(5))

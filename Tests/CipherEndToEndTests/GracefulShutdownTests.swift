@@ -5,11 +5,12 @@ import Testing
 
 @Suite("Stopping the relay gracefully", .timeLimit(.minutes(15)))
 struct GracefulShutdownTests {
-    @Test("SIGTERM with clients connected: exit 0 within 10 s, clients come back, nothing lost or repeated")
+    @Test("SIGTERM with clients connected: exit 0 as soon as the clients hang up on GoingAway, clients come back, nothing lost or repeated")
     func sigtermWithConnectedClients() async throws {
         // A grace period far longer than the stop may take: clients that hang up on GoingAway
-        // end the stop long before it runs out, within the 10 seconds a stop may take.
-        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "30"])
+        // end the stop long before it runs out. Whether they did is read from the relay's log,
+        // not from a clock, so a busy machine cannot fail the test.
+        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "600"])
         let alice = try UserHome("alice")
         let bob = try UserHome("bob")
         try await alice.initialize(on: relay.requireEndpoint()).requireSuccess()
@@ -23,12 +24,13 @@ struct GracefulShutdownTests {
 
         // Accepted (stored durably) just before the relay is told to stop.
         try await alice.send("just before the stop", to: "bob")
-        let stopping = ContinuousClock.now
-        let status = try await relay.stop(timeout: .seconds(40))
-        let took = ContinuousClock.now - stopping
+        let status = try await relay.stop(timeout: .seconds(300))
         let logs = relay.readLogs()
         #expect(status == 0, "the relay exited \(status) on SIGTERM:\n\(logs)")
-        #expect(took < .seconds(10), "the relay took \(took) to stop: its clients did not hang up on GoingAway")
+        #expect(
+            !logs.contains("still open after the grace period"),
+            "the relay waited out its grace period: its clients did not hang up on GoingAway:\n\(logs)"
+        )
         #expect(!logs.localizedCaseInsensitiveContains("error"), "the relay printed an error on SIGTERM:\n\(logs)")
         #expect(logs.contains("stopping"), "the relay did not say it was stopping:\n\(logs)")
 
@@ -46,37 +48,34 @@ struct GracefulShutdownTests {
     func readinessWhileDraining() async throws {
         // A client that holds its connection open without logging in keeps the relay draining
         // for the whole grace period.
-        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "30"])
+        let relay = try await RelayProcess(arguments: ["--shutdown-grace-seconds", "600"])
         let monitoring = try relay.requireMonitoring()
         let endpoint = try relay.requireEndpoint()
         let socket = try LingeringConnection(host: endpoint.host, port: endpoint.port)
         #expect(try await monitoring.get("/readyz").status == 200)
         // The kernel completes the connection before the relay accepts it: wait (bounded)
         // until the relay counts it, or a stop right now would find nothing to wait for.
-        for _ in 0..<200 {
-            let samples = PrometheusSamples(try await monitoring.get("/metrics").body)
-            if samples.value("cipherchat_connections_open") == 1 { break }
-            try await Task.sleep(for: .milliseconds(50))
+        let counted = try await Patience.poll(upTo: .seconds(30), every: .milliseconds(50)) {
+            PrometheusSamples(try await monitoring.get("/metrics").body).value("cipherchat_connections_open") == 1
         }
+        try #require(counted, "the relay never counted the open connection")
 
         guard let pid = relay.processIdentifier else { throw HarnessError("the relay is not running") }
         kill(pid, SIGTERM)
         var seen: MonitoringEndpoint.Response?
-        for _ in 0..<100 {
+        _ = try await Patience.poll(upTo: .seconds(30)) {
             let answer = try await monitoring.get("/readyz")
-            if answer.status != 200 {
-                seen = answer
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            if answer.status != 200 { seen = answer }
+            return seen != nil
         }
         #expect(seen?.status == 503)
         #expect(seen?.body == "{\"status\":\"draining\"}\n")
         #expect(try await monitoring.get("/healthz").status == 200, "alive while draining")
         // Once the last client hangs up, the relay ends without waiting out the grace period.
         socket.close()
-        let status = try await relay.stop(timeout: .seconds(15))
+        let status = try await relay.stop(timeout: .seconds(300))
         #expect(status == 0)
+        #expect(!relay.readLogs().contains("still open after the grace period"), "the relay waited out its grace period")
     }
 }
 
@@ -122,7 +121,7 @@ struct FollowingReceiver {
     /// The texts printed so far, once `expected` are among them (at most 60 s).
     @discardableResult
     func waitForTexts(_ expected: [String]) async throws -> [String] {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = Patience.deadline(.seconds(60))
         while ContinuousClock.now < deadline {
             let texts = try process.readStandardOutput().split(separator: "\n").map { try ReceivedMessage(jsonLine: String($0)).text }
             if Set(expected).isSubset(of: texts) { return texts }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("The relay's monitoring listener", .timeLimit(.minutes(15)))
 struct MonitoringTests {
-    @Test("/metrics counts a conversation, and promtool accepts the exposition")
+    @Test("/metrics counts a conversation, and promtool accepts the exposition", RequiredTool.promtool.trait)
     func metricsPassPromtool() async throws {
         let relay = try await RelayProcess()
         let monitoring = try relay.requireMonitoring()

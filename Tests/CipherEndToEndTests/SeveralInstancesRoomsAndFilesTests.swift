@@ -5,7 +5,7 @@ import Testing
 /// Rooms, files and the file quota with users on two relay instances of one service (one
 /// PostgreSQL, one shared blob directory), driven with the real binaries: they behave as on
 /// one instance.
-@Suite("Rooms, files and limits across relay instances on one PostgreSQL", .timeLimit(.minutes(15)))
+@Suite("Rooms, files and limits across relay instances on one PostgreSQL", RequiredTool.postgres.trait, RequiredTool.haproxy.trait, .timeLimit(.minutes(15)))
 struct SeveralInstancesRoomsAndFilesTests {
     /// How long a message pushed across instances may take to reach a connected member, on a
     /// machine busy with other work (it normally takes milliseconds).

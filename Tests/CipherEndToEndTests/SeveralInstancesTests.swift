@@ -1,8 +1,9 @@
+import CipherTesting
 import Foundation
 import Testing
 
 /// Two relay instances on one PostgreSQL behind HAProxy, driven with the real binaries.
-@Suite("Several relay instances on one PostgreSQL", .timeLimit(.minutes(15)))
+@Suite("Several relay instances on one PostgreSQL", RequiredTool.postgres.trait, RequiredTool.haproxy.trait, .timeLimit(.minutes(15)))
 struct SeveralInstancesTests {
     /// How long a message pushed across instances may take to show on the recipient's screen
     /// (a wake-up normally brings it in milliseconds; the poll within a second). Generous for a

@@ -5,7 +5,7 @@ import Testing
 
 /// Several relay instances on one PostgreSQL database: each test opens two stores on one
 /// database, as two instances would, and checks that what must hold across instances holds.
-@Suite("PostgreSQL store shared by instances")
+@Suite("PostgreSQL store shared by instances", RequiredTool.postgres.trait)
 struct PostgresSharedStoreTests {
     /// Two stores on one new database.
     private func withTwoInstances(_ body: (PostgresRelayStore, PostgresRelayStore) async throws -> Void) async throws {

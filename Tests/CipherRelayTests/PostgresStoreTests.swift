@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// What the PostgreSQL store does beyond the shared contract: its URL, its migrations.
-@Suite("PostgreSQL store")
+@Suite("PostgreSQL store", RequiredTool.postgres.trait)
 struct PostgresStoreTests {
     @Test("the URL is parsed, and its password never shows")
     func location() throws {

@@ -10,7 +10,7 @@ import Testing
 /// Two relays in this process on one PostgreSQL database, a client on each: a message reaches
 /// the other relay's client through a NOTIFY alone, and through the poll alone when every
 /// notification is lost.
-@Suite("Delivery across relays sharing a store", .serialized)
+@Suite("Delivery across relays sharing a store", RequiredTool.postgres.trait, .serialized)
 struct SharedQueueDeliveryTests {
     @Test("a NOTIFY brings the message to the other relay's client, with no poll to help")
     func deliveredByNotification() async throws {

@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Glibc
 
@@ -99,7 +100,7 @@ enum LoopbackPort {
     /// Whether something accepts connections on `port` before `timeout`, polling while
     /// `alive` holds.
     static func waitUntilListening(_ port: Int, timeout: Duration = .seconds(30), while alive: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Patience.deadline(timeout)
         while ContinuousClock.now < deadline, alive() {
             if accepts(port) { return true }
             try await Task.sleep(for: .milliseconds(20))

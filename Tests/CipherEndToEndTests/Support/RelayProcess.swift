@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 
 /// Where a relay listens and the SHA-256 of its certificate, as its ready line says.
@@ -35,7 +36,7 @@ final class RelayProcess {
     private(set) var logFiles: [URL] = []
 
     /// How long a relay may take to print its ready line. The wait ends as soon as the ready line comes: generous for a machine running every suite at once.
-    static let startTimeout = Duration.seconds(120)
+    static let startTimeout = Duration.seconds(60)
     /// How often a restart is tried while the old socket's port is not yet free.
     private static let bindAttempts = 10
 
@@ -150,7 +151,7 @@ final class RelayProcess {
     /// The endpoint from the ready line; nil when the relay exited first; a failure when it
     /// neither printed it nor exited in time (it is then killed).
     private func waitForReadyLine(_ child: ChildProcess) async throws -> RelayEndpoint? {
-        let deadline = ContinuousClock.now + Self.startTimeout
+        let deadline = Patience.deadline(Self.startTimeout)
         while ContinuousClock.now < deadline {
             let output = child.readStandardOutput()
             if let line = output.split(separator: "\n").first, output.contains("\n") {
@@ -164,6 +165,6 @@ final class RelayProcess {
             try await Task.sleep(for: .milliseconds(20))
         }
         child.signal(SIGKILL)
-        throw HarnessError("the relay printed no ready line within \(Self.startTimeout):\n\(child.readStandardError())")
+        throw HarnessError("the relay printed no ready line in time:\n\(child.readStandardError())")
     }
 }

@@ -100,7 +100,7 @@ extension ChildProcess {
     /// Waits until this `recv --follow` has logged in on `instance`: its security log records
     /// one more login than `loginsBefore`.
     func waitUntilLoggedIn(on instance: RelayProcess, loginsBefore: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = Patience.deadline(.seconds(30))
         while ContinuousClock.now < deadline {
             if instance.successfulLogins > loginsBefore {
                 // The login is logged just before the connection joins the online users.
@@ -116,7 +116,7 @@ extension ChildProcess {
     /// The whole lines printed on standard output once they satisfy `enough`, polling until
     /// `timeout`.
     func waitForOutputLines(within timeout: Duration, until enough: ([String]) -> Bool) async throws -> [String] {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Patience.deadline(timeout)
         while ContinuousClock.now < deadline {
             let output = readStandardOutput()
             let lines = output[..<(output.lastIndex(of: "\n") ?? output.startIndex)].split(separator: "\n").map(String.init)
