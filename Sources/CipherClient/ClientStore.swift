@@ -97,15 +97,26 @@ final class ClientStore: Sendable {
         let home = ownership.home
         let path = (home as NSString).appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: path) else { throw ClientError.notInitialized(home) }
-        let database = try openDatabase(path: path)
-        guard let sealedHex = try database.read({ db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'storage_key'") }),
-              let sealed = Hex.decode(sealedHex) else {
-            throw ClientError.storeCorrupted
+        let (database, sealedHex) = try Self.failingAsCorrupted {
+            let database = try openDatabase(path: path)
+            let sealedHex = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'storage_key'") }
+            return (database, sealedHex)
         }
+        guard let sealedHex, let sealed = Hex.decode(sealedHex) else { throw ClientError.storeCorrupted }
         let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: StorageKey.containerContext)
         let store = ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes), ownership: ownership)
         try store.moveReplayWindowsToReceivedIDs()
         return store
+    }
+
+    /// Runs `body`, reporting a file that is not a database, or a damaged one, as a corrupted
+    /// store (exit 4) rather than as SQLite's own message.
+    private static func failingAsCorrupted<Value>(_ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            throw ClientError.storeCorrupted
+        }
     }
 
     private static func openDatabase(path: String) throws -> DatabaseQueue {

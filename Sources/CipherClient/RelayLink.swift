@@ -33,10 +33,10 @@ public actor RelayLink {
     }
 
     /// Connects, completes the TLS handshake (refused unless the relay is trusted), and starts
-    /// reading. `maxFrameSize` bounds what the relay may send: a relay may accept frames up to
-    /// its own limit (1 MiB by default), and deliveries add a little to the envelope.
+    /// reading. `maxFrameSize` bounds what the relay may send: by default the largest frame a
+    /// conforming relay sends (a room's whole chain, PROTOCOL.md 12.1).
     public static func connect(
-        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int = 16 << 20,
+        host: String, port: Int, trust: RelayTLS.ServerTrust, maxFrameSize: Int = ServerFrameLimit.maxSize,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RelayLink {
         let mismatch = PinMismatch()

@@ -57,11 +57,23 @@ public struct TLSIdentity: Sendable {
         return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
     }
 
-    private static func writePrivate(_ text: String, to path: String) throws {
-        let created = FileManager.default.createFile(
-            atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]
-        )
-        guard created else { throw TLSIdentityError.cannotWrite(path) }
+    /// Writes `text` to `path`, readable by the owner only from the first byte: the file is
+    /// created with mode 0600 (never with the default mode and narrowed after), under a
+    /// temporary name, without following a link planted there, synced, then renamed into place,
+    /// so a crash leaves either no key or a whole one.
+    static func writePrivate(_ text: String, to path: String) throws {
+        let temporary = path + ".partial-\(getpid())"
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TLSIdentityError.cannotWrite(path) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw TLSIdentityError.cannotWrite(path)
+        }
     }
 }
 

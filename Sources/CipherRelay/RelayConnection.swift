@@ -75,13 +75,13 @@ public actor RelayConnection {
         }
         do {
             return try await handle(frame)
-        } catch is StoreUnavailableError {
+        } catch let error as StoreUnavailableError {
             // Retryable, and said so at once: the client keeps what it sent and tries again.
-            service.observer.storeError(StoreOperation(frame.body))
+            service.observer.storeError(StoreOperation(frame.body), error)
             sendStoreUnavailable(requestID: frame.requestID)
             return .keepOpen
         } catch {
-            service.observer.storeError(StoreOperation(frame.body))
+            service.observer.storeError(StoreOperation(frame.body), error)
             send(error: .internal, "the relay could not complete the request", requestID: frame.requestID)
             return .close
         }
@@ -375,13 +375,13 @@ public actor RelayConnection {
                 accepted.clientMessageID = clientMessageID
                 reply.sendAccepted = accepted
             case .failure(let error) where error is StoreUnavailableError:
-                observer.storeError(.send)
+                observer.storeError(.send, error)
                 reply = .relayError(
                     .storeUnavailable, Self.storeUnavailableText, requestID: requestID,
                     retryAfterMilliseconds: Self.storeUnavailableRetryMilliseconds
                 )
-            case .failure:
-                observer.storeError(.send)
+            case .failure(let error):
+                observer.storeError(.send, error)
                 var failure = WireError()
                 failure.code = .internal
                 failure.message = "the relay could not store the message"

@@ -24,8 +24,8 @@ public protocol RelayObserver: Sendable {
     /// A frame could not be decoded, or held no request.
     func malformedFrame()
     /// A store operation failed (the client was told the relay could not complete it, or that
-    /// its store is unavailable), while serving `operation`.
-    func storeError(_ operation: StoreOperation)
+    /// its store is unavailable), while serving `operation`, with `error`.
+    func storeError(_ operation: StoreOperation, _ error: any Error)
 }
 
 /// The limits a relay enforces, as metrics label them: a small fixed set, never user input.
@@ -96,5 +96,5 @@ public struct SilentRelayObserver: RelayObserver {
     public func authenticationFailed(_ reason: AuthenticationFailure) {}
     public func fileChunkTransferred(bytes: Int, direction: FileTransferDirection) {}
     public func malformedFrame() {}
-    public func storeError(_ operation: StoreOperation) {}
+    public func storeError(_ operation: StoreOperation, _ error: any Error) {}
 }

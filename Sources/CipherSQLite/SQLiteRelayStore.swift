@@ -1,6 +1,7 @@
 import CipherRelay
 import Dispatch
 import GRDB
+import Glibc
 import Synchronization
 
 /// The durable `RelayStore`: one SQLite file, owned by one relay process (the queue's
@@ -52,6 +53,7 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         configuration.label = "CipherSQLite"
+        try Self.refuseIfDamaged(path: path)
         pool = try DatabasePool(path: path, configuration: configuration)
         // The pool turns WAL on and sets synchronous = NORMAL, which may lose the last commits
         // on power loss; a relay acknowledges a message to its sender only once it is stored,
@@ -64,6 +66,25 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
         }
         try migrator.migrate(pool)
         groupCommit = Mutex(try pool.write { db in try Self.loadQueueState(db) })
+    }
+
+    /// Refuses a database that is damaged or is not one, before anything writes to it: a damaged
+    /// page would otherwise surface as an INTERNAL answer to whichever client touches it, and
+    /// the file stays as it was for whoever repairs it. `quick_check` reads every page once
+    /// (without the index cross-checks of `integrity_check`): a start pays it, no request does.
+    private static func refuseIfDamaged(path: String) throws {
+        guard access(path, F_OK) == 0 else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeoutSeconds)
+        do {
+            let verdict = try DatabaseQueue(path: path, configuration: configuration).read { db in
+                try String.fetchAll(db, sql: "PRAGMA quick_check")
+            }
+            guard verdict == ["ok"] else { throw SQLiteRelayStoreError.damaged }
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            throw SQLiteRelayStoreError.damaged
+        }
     }
 
     /// The number of transactions that stored enqueued envelopes: fewer than the envelopes
@@ -80,6 +101,10 @@ public final class SQLiteRelayStore: RelayStore, Sendable {
         guard !wasClosed else { return }
         try await onQueueWriter {
             self.flushOpenBatch()
+            // Everything into the database file and the log emptied: a stopped relay leaves
+            // one file, so a copy of relay.sqlite alone is a whole backup. Should a reader
+            // still hold the log, the next start replays it instead.
+            _ = try? self.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try self.pool.close()
         }
     }

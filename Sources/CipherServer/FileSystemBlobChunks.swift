@@ -47,6 +47,8 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
         self.threadPool = threadPool
         self.durableBatch = durableBatch
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Encrypted, but their sizes and times are metadata: another user may not list them.
+        guard chmod(directory, 0o700) == 0 else { throw BlobDiskError(operation: "chmod", code: errno) }
     }
 
     public func startBlob(blobID: [UInt8]) async throws {

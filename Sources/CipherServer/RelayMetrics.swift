@@ -1,4 +1,5 @@
 import CipherRelay
+import Logging
 import Prometheus
 
 /// The relay's metrics, kept in a Prometheus registry and written out in its text format at
@@ -26,6 +27,7 @@ public final class RelayMetrics: RelayObserver {
     private let malformedFrames: Counter
     private let storeErrors: [StoreOperation: Counter]
     private let storeAvailable: Gauge
+    private let storeFailures: StoreFailureLog
 
     /// Upper bounds of the delivery latency buckets: from a push to an online recipient (about
     /// a millisecond) to a queue read after days offline.
@@ -35,7 +37,9 @@ public final class RelayMetrics: RelayObserver {
         .seconds(300), .seconds(3600), .seconds(86_400),
     ]
 
-    public init() {
+    /// Store failures are logged on `logger`, at the error level (rate-limited per operation).
+    public init(logger: Logger = Logger(label: "cipherchat.server")) {
+        storeFailures = StoreFailureLog(logger: logger)
         let registry = self.registry
         func gauge(_ name: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: Self.descriptor(name, unit: "", help))
@@ -122,8 +126,9 @@ public final class RelayMetrics: RelayObserver {
         malformedFrames.increment()
     }
 
-    public func storeError(_ operation: StoreOperation) {
+    public func storeError(_ operation: StoreOperation, _ error: any Error) {
         storeErrors[operation]?.increment()
+        storeFailures.record(operation, error)
     }
 
     // MARK: Scraping
@@ -135,7 +140,7 @@ public final class RelayMetrics: RelayObserver {
         self.openConnections.set(Int64(openConnections))
         self.loggedInUsers.set(Int64(loggedInUsers))
         storeAvailable.set(Int64(queued == nil ? 0 : 1))
-        if let queued { queuedEnvelopes.set(Int64(queued)) } else { storeError(.maintenance) }
+        if let queued { queuedEnvelopes.set(Int64(queued)) } else { storeErrors[.maintenance]?.increment() }
     }
 
     /// The exposition in Prometheus's text format (version 0.0.4).

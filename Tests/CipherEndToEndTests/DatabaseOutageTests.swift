@@ -53,6 +53,9 @@ struct DatabaseOutageTests {
         #expect(refused.standardError.contains("store_unavailable"), "\(refused)")
         #expect(refused.standardError.contains(Self.keptText), "\(refused)")
         #expect(took < bound, "the relay took \(took) to refuse")
+        // The operator sees it at the default level, with what the relay was doing.
+        let logs = relay.readLogs()
+        #expect(logs.contains("error") && logs.contains("the store is unavailable") && logs.contains("operation="), "\(logs)")
 
         // The client's own timeout holds, whatever the relay does.
         bound = Patience.scaled(.seconds(20))

@@ -20,3 +20,36 @@ struct PassphraseTests {
         #expect(whoami.outputLines.first == "user: alice", "\(whoami)")
     }
 }
+
+@Suite("A damaged local store", .timeLimit(.minutes(15)))
+struct DamagedStoreTests {
+    enum Damage: String, CaseIterable, Sendable {
+        /// Its first 64 KiB overwritten: not a database any more.
+        case overwritten
+        /// Cut to its first page, as a copy that stopped short, without its write-ahead log.
+        case truncated
+    }
+
+    @Test("a client.db that is not a database or is cut short: exit 4 'the local store is corrupted', no SQLite message", arguments: Damage.allCases)
+    func damagedStore(damage: Damage) async throws {
+        let relay = try await RelayProcess()
+        let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
+        let store = alice.home.appending(path: "client.db")
+        let handle = try FileHandle(forUpdating: store)
+        switch damage {
+        case .overwritten:
+            try handle.write(contentsOf: Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }))
+        case .truncated:
+            try handle.truncate(atOffset: 1024)
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
+        }
+        try handle.close()
+
+        for subcommand in ["whoami", "contacts"] {
+            let result = try await alice.run(subcommand)
+            #expect(result.status == 4, "\(damage) \(subcommand): \(result)")
+            #expect(result.standardError.contains("the local store is corrupted"), "\(result)")
+            #expect(!result.standardError.localizedCaseInsensitiveContains("sqlite"), "\(result)")
+        }
+    }
+}

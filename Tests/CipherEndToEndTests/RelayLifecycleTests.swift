@@ -33,6 +33,45 @@ struct RelayLifecycleTests {
         #expect(try await alice.receive().map(\.text) == ["after the crash"])
     }
 
+    @Test("an existing data directory open to others is made private to its owner, and the TLS key is 0600")
+    func dataDirectoryTightened() async throws {
+        let relay = try await RelayProcess()
+        try await relay.stop()
+        let data = relay.dataDirectory.path
+        #expect(chmod(data, 0o755) == 0)
+        try await relay.restart()
+        #expect(Self.mode(of: data) == 0o700)
+        #expect(Self.mode(of: relay.dataDirectory.appending(path: "relay-key.pem").path) == 0o600)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: data).filter { $0.contains(".partial") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        try await relay.stop()
+    }
+
+    @Test("a relay whose relay.sqlite is damaged refuses to start and says what to do, leaving the file as it was")
+    func damagedStoreRefused() async throws {
+        let relay = try await RelayProcess()
+        try await UserHome("alice").initialize(on: relay.requireEndpoint()).requireSuccess()
+        try await relay.stop()
+        let database = relay.dataDirectory.appending(path: "relay.sqlite")
+        let handle = try FileHandle(forUpdating: database)
+        let size = try handle.seekToEnd()
+        try #require(size > 8192, "relay.sqlite holds \(size) bytes after a clean stop")
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: Int(size) - 4096))
+        try handle.close()
+        let damaged = try Data(contentsOf: database)
+
+        let failure = await #expect(throws: HarnessError.self) { try await relay.restart() }
+        #expect(failure?.description.contains("the database is damaged") == true, "\(String(describing: failure))")
+        #expect(try Data(contentsOf: database) == damaged, "the refused database was changed")
+    }
+
+    private static func mode(of path: String) -> mode_t? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return status.st_mode & 0o777
+    }
+
     @Test("SIGTERM stops the relay cleanly: exit 0 and no error")
     func stopsCleanlyOnSIGTERM() async throws {
         let relay = try await RelayProcess()

@@ -1,5 +1,6 @@
 import CipherRelay
 import CipherSQLite
+import Foundation
 import Testing
 
 /// What only the durable store promises: data outlives the process, concurrent enqueues share
@@ -139,5 +140,38 @@ struct SQLiteStoreTests {
         store = try SQLiteRelayStore(path: file.path)
         #expect(try await store.diagnostics() == fresh)
         try await store.close()
+    }
+
+    @Test("a damaged database is refused at start with a clear error, and left as it was")
+    func damagedDatabaseRefused() async throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        let store = try SQLiteRelayStore(path: file.path)
+        for name in ["alice", "bob", "carol"] { #expect(try await store.createAccount(Fixtures.account(name)) == .created) }
+        try await store.close()
+        let log = try? FileManager.default.attributesOfItem(atPath: file.path + "-wal")[.size] as? Int
+        #expect((log ?? 0) == 0, "closing left \(log ?? 0) bytes in the write-ahead log")
+
+        // Every page after the first (the schema) overwritten: the accounts table among them.
+        let handle = try #require(FileHandle(forUpdatingAtPath: file.path))
+        let size = try handle.seekToEnd()
+        try #require(size > 8192, "the database holds \(size) bytes: its pages are not all in the file")
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data((0..<Int(size) - 4096).map { UInt8(truncatingIfNeeded: $0 &* 167 &+ 13) }))
+        try handle.close()
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: file.path))
+
+        #expect(throws: SQLiteRelayStoreError.damaged) { try SQLiteRelayStore(path: file.path) }
+        #expect(SQLiteRelayStoreError.damaged.description.contains("restore relay.sqlite from a backup"))
+        let after = try Data(contentsOf: URL(fileURLWithPath: file.path))
+        #expect(after == damaged, "the refused file was changed: \(after.count) bytes, was \(damaged.count), first difference at \(String(describing: zip(after, damaged).enumerated().first { $0.element.0 != $0.element.1 }?.offset))")
+    }
+
+    @Test("a file that is not a database is refused at start as damaged")
+    func notADatabaseRefused() throws {
+        let file = TemporaryDatabaseFile()
+        defer { file.remove() }
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: file.path))
+        #expect(throws: SQLiteRelayStoreError.damaged) { try SQLiteRelayStore(path: file.path) }
     }
 }

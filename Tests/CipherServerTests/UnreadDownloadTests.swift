@@ -143,5 +143,5 @@ private final class FileBytesCounter: RelayObserver {
     func limitHit(_ limit: RelayLimit) {}
     func authenticationFailed(_ reason: AuthenticationFailure) {}
     func malformedFrame() {}
-    func storeError(_ operation: StoreOperation) {}
+    func storeError(_ operation: StoreOperation, _ error: any Error) {}
 }

@@ -164,8 +164,11 @@ public enum RoomChain {
     /// At most this many statements in a room's chain: each membership change is one, and the
     /// whole chain must fit in one frame for a member who joins.
     public static let maxStatements = 1024
-    /// A `RoomChain` or `RoomEnvelope` encoding decoded alone is at most this long.
-    public static let maxSerializedSize = 2 << 20
+    /// A `RoomChain` or `RoomEnvelope` encoding decoded alone is at most this long: the most
+    /// statements, each of the largest size with its field header (at most 4 bytes), and 1024
+    /// bytes for the envelope's room and sender names with theirs. So a room whose authors use
+    /// 4096-bit keys can still hand its whole chain to a member who joins (8,393,728 bytes).
+    public static let maxSerializedSize = maxStatements * (RoomStatement.maxSerializedSize + 4) + 1024
 
     /// Decodes and checks every statement of a chain, in order.
     public static func statements(of wire: WireRoomChain) throws(RoomMembershipError) -> [RoomStatement] {

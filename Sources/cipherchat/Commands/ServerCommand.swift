@@ -61,6 +61,9 @@ struct ServerCommand: AsyncParsableCommand {
         let configuration = settings.server
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // It holds the TLS key, the security log and (on SQLite) the store: no other user may
+        // list or open anything in it, whatever mode an existing directory had.
+        guard chmod(data, 0o700) == 0 else { throw ValidationError("cannot make \(data) private to its owner (chmod 0700)") }
 
         let store: any RelayStore
         if let url = settings.postgresURL {
@@ -77,7 +80,7 @@ struct ServerCommand: AsyncParsableCommand {
         } else {
             store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
         }
-        let metrics = RelayMetrics()
+        let metrics = RelayMetrics(logger: logger)
         let server = try await RelayServer(
             configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger,
             observer: metrics
