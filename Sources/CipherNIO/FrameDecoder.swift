@@ -10,21 +10,41 @@ public enum InboundFrame: Sendable {
 /// Splits the byte stream into frames: a 4-byte big-endian length, then that many bytes
 /// (PROTOCOL.md 12.1). It never holds more than one frame of at most `maxFrameSize` bytes: an
 /// announced length over the limit is reported at once, before any of the frame is buffered.
-/// A peer that stops in the middle of a frame is closed when the idle-read event arrives.
+///
+/// A frame must arrive whole within `frameDeadline` of its first byte: a peer that stops in the
+/// middle of one is closed when the idle-read event arrives, and one that trickles it (a byte
+/// now and then, never idle long enough for that event) is closed at its first read after the
+/// deadline. So a connection cannot hold a buffer for ever at the cost of a byte a minute.
 public final class FrameDecoder: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = InboundFrame
 
-    private let maxFrameSize: Int
+    /// The limit in force; `raiseLimit(to:)` changes it (the relay raises it after a login).
+    public private(set) var maxFrameSize: Int
+    private let frameDeadline: TimeAmount?
     private var buffer: ByteBuffer?
+    /// When the first byte of the partial frame in `buffer` arrived.
+    private var partialSince: NIODeadline?
     private var rejected = false
 
-    public init(maxFrameSize: Int) {
+    public init(maxFrameSize: Int, frameDeadline: TimeAmount? = nil) {
         self.maxFrameSize = maxFrameSize
+        self.frameDeadline = frameDeadline
+    }
+
+    /// Accepts frames up to `limit` from now on; called on the channel's event loop.
+    public func raiseLimit(to limit: Int) {
+        maxFrameSize = max(maxFrameSize, limit)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !rejected else { return }
+        if let frameDeadline, let partialSince, NIODeadline.now() - partialSince > frameDeadline {
+            rejected = true
+            buffer = nil
+            context.close(promise: nil)
+            return
+        }
         var incoming = unwrapInboundIn(data)
         var pending: ByteBuffer
         if var partial = buffer {
@@ -40,6 +60,7 @@ public final class FrameDecoder: ChannelInboundHandler, RemovableChannelHandler 
             pending = incoming
         }
         var handedOn = false
+        defer { if buffer == nil { partialSince = nil } else if handedOn || partialSince == nil { partialSince = .now() } }
         while let length = pending.getInteger(at: pending.readerIndex, as: UInt32.self) {
             guard Int(length) <= maxFrameSize else {
                 rejected = true

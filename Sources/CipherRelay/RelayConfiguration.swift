@@ -2,6 +2,13 @@
 public struct RelayConfiguration: Sendable {
     /// Largest frame accepted, in bytes; a larger one gets an error and the connection closes.
     public var maxFrameSize = 1 << 20
+    /// Largest frame accepted before the connection is authenticated (PROTOCOL.md 12.1): a
+    /// `Register` with the largest identity fits. An unauthenticated connection holds at most
+    /// one such frame, and reading pauses until it is handled.
+    public static let maxFrameSizeBeforeAuthentication = 8192
+    /// Frame bytes a connection may have queued for handling before reading pauses (besides
+    /// the frame count): a fast client cannot make the relay hold more than this and one frame.
+    public static let maxQueuedFrameBytes = 4 << 20
     /// Messages a connection may send: a bucket of `messageBurst`, refilled at this rate.
     public var messagesPerSecond = 200.0
     public var messageBurst = 400
@@ -26,7 +33,8 @@ public struct RelayConfiguration: Sendable {
     public var maxOneTimePrekeysStored = 2_000
     /// Deliveries sent to a connection and not yet acknowledged, before pushes pause.
     public var maxUnacknowledgedDeliveries = 1_000
-    /// A connection that sends a partial frame and then nothing for this long is dropped.
+    /// A connection that sends a partial frame and then nothing for this long is dropped, and
+    /// one whose frame is not whole twice this long after its first byte.
     public var partialFrameTimeoutSeconds: UInt64 = 30
     /// An unauthenticated connection is dropped after this long.
     public var authenticationTimeoutSeconds: UInt64 = 60

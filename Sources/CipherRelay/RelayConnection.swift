@@ -87,11 +87,13 @@ public actor RelayConnection {
         }
     }
 
-    /// The frame was larger than the limit: the adapter drops it unread and calls this.
-    public func frameTooLarge() {
+    /// The frame was larger than `limit` (the configured one, or the smaller one in force before
+    /// authentication): the adapter drops it unread and calls this.
+    public func frameTooLarge(limit: Int) {
         service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "frame_size"))
         service.observer.limitHit(.frameSize)
-        send(error: .frameTooLarge, "frames are limited to \(service.configuration.maxFrameSize) bytes", requestID: 0, limit: "frame_size")
+        let when = username == nil ? " before authentication" : ""
+        send(error: .frameTooLarge, "frames are limited to \(limit) bytes\(when)", requestID: 0, limit: "frame_size")
     }
 
     private func handle(_ frame: WireClientFrame) async throws -> Disposition {

@@ -47,25 +47,30 @@ final class OpenChannels: Sendable {
 final class RelayChannelHandler: ChannelInboundHandler {
     typealias InboundIn = InboundFrame
 
-    /// Reading pauses at this many queued frames and resumes once they are handled.
+    /// Reading pauses at this many queued frames (one before authentication), or at
+    /// `RelayConfiguration.maxQueuedFrameBytes`, and resumes once they are handled.
     static let maxQueuedFrames = 64
     /// How long a refused client has to read why before the relay hangs up.
     static let refusalGrace = TimeAmount.milliseconds(500)
 
     private let shared: RelayChannelContext
+    private let decoder: FrameDecoder
     private var connection: RelayConnection?
     private var address = "unknown"
     private var admitted = false
     private var refusedLimit: String?
     private var queued = CircularBuffer<InboundFrame>(initialCapacity: 4)
+    private var queuedBytes = 0
+    private var authenticated = false
     private var draining = false
     private var readingPaused = false
     private var waitingForWritability = false
     private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
-    init(shared: RelayChannelContext) {
+    init(shared: RelayChannelContext, decoder: FrameDecoder) {
         self.shared = shared
+        self.decoder = decoder
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -109,8 +114,12 @@ final class RelayChannelHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard connection != nil else { return }
-        queued.append(unwrapInboundIn(data))
-        if queued.count >= Self.maxQueuedFrames, !readingPaused {
+        let frame = unwrapInboundIn(data)
+        if case .frame(let buffer) = frame { queuedBytes += buffer.readableBytes }
+        queued.append(frame)
+        let full = queued.count >= (authenticated ? Self.maxQueuedFrames : 1)
+            || queuedBytes >= RelayConfiguration.maxQueuedFrameBytes
+        if full, !readingPaused {
             readingPaused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
@@ -174,7 +183,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
                 case .frame(let buffer):
                     keepOpen = await connection.receive(Array(buffer.readableBytesView)) == .keepOpen
                 case .tooLarge:
-                    await connection.frameTooLarge()
+                    await connection.frameTooLarge(limit: handler.value.decoder.maxFrameSize)
                     keepOpen = false
                 }
                 guard keepOpen, await !connection.isClosed else {
@@ -182,9 +191,11 @@ final class RelayChannelHandler: ChannelInboundHandler {
                     handler.value.stopReading()
                     return
                 }
-                if handler.value.loginTimer != nil, await connection.authenticatedUsername != nil {
+                if !handler.value.authenticated, await connection.authenticatedUsername != nil {
+                    handler.value.authenticated = true
                     handler.value.loginTimer?.cancel()
                     handler.value.loginTimer = nil
+                    handler.value.decoder.raiseLimit(to: handler.value.shared.service.configuration.maxFrameSize)
                 }
             }
         }
@@ -207,6 +218,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
             resumeReading(channel: channel)
             return nil
         }
+        if case .frame(let buffer) = frame { queuedBytes -= buffer.readableBytes }
         return frame
     }
 
@@ -219,6 +231,7 @@ final class RelayChannelHandler: ChannelInboundHandler {
 
     private func stopReading() {
         queued.removeAll()
+        queuedBytes = 0
         draining = false
     }
 }

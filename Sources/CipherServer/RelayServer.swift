@@ -62,8 +62,14 @@ public final class RelayServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
-                    try pipeline.addHandler(FrameDecoder(maxFrameSize: relay.maxFrameSize))
-                    try pipeline.addHandler(RelayChannelHandler(shared: shared))
+                    // Small frames only until the client has authenticated (the handler raises
+                    // the limit then), and every frame whole within twice the stall timeout.
+                    let decoder = FrameDecoder(
+                        maxFrameSize: min(RelayConfiguration.maxFrameSizeBeforeAuthentication, relay.maxFrameSize),
+                        frameDeadline: .seconds(2 * Int64(relay.partialFrameTimeoutSeconds))
+                    )
+                    try pipeline.addHandler(decoder)
+                    try pipeline.addHandler(RelayChannelHandler(shared: shared, decoder: decoder))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

@@ -6,6 +6,7 @@ import CipherWire
 import Foundation
 import NIOCore
 import NIOSSL
+import Synchronization
 import Testing
 
 /// The relay and the client library over real TLS on loopback, with a real SQLite store.
@@ -302,6 +303,53 @@ struct RelayLimitTests {
             return (answered ?? wrote, ContinuousClock.now)
         }
         #expect(ended - answered < .seconds(20))
+        await relay.stop()
+    }
+
+    @Test("before authentication a frame over 8192 bytes is refused at once, before any of it is read")
+    func largeFrameBeforeAuthentication() async throws {
+        let relay = try await TestRelay.start()
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        // A length the configured 1 MiB limit allows, announced by a client that has not logged
+        // in: before, the relay waited for (and buffered) its megabyte.
+        let frames = try await attacker.exchange([0x00, 0x0F, 0xFF, 0xFF])
+        guard case .error(let error) = frames.last?.body else {
+            Issue.record("expected an error frame, got \(frames)")
+            await relay.stop()
+            return
+        }
+        #expect(error.code == .frameTooLarge)
+        #expect(error.limit == "frame_size")
+        #expect(error.message.contains("8192 bytes before authentication"), "\(error.message)")
+        await relay.stop()
+    }
+
+    @Test("a frame trickled a byte at a time, never idle long enough to stall, is dropped at its deadline")
+    func trickledFrame() async throws {
+        // Stalls after 1 s of silence; a frame must be whole 2 s after its first byte.
+        let relay = try await TestRelay.start { $0.partialFrameTimeoutSeconds = 1 }
+        let attacker = try await RawTLSClient.connect(port: relay.port, trust: relay.trust)
+        let closed = try await attacker.channel.executeThenClose { inbound, outbound in
+            let ended = Mutex(false)
+            let reader = Task {
+                do {
+                    for try await _ in inbound {}
+                } catch {
+                    // A hang-up without a TLS close_notify ends the stream as well.
+                }
+                ended.withLock { $0 = true }
+            }
+            defer { reader.cancel() }
+            // A frame of 100 bytes, announced, then its body a byte every 300 ms: at most 30 s.
+            try await outbound.write(ByteBuffer(bytes: [0, 0, 0, 100]))
+            for _ in 0..<100 {
+                try await Task.sleep(for: .milliseconds(300))
+                if ended.withLock({ $0 }) { return true }
+                guard (try? await outbound.write(ByteBuffer(bytes: [0x08]))) != nil else { return true }
+            }
+            return ended.withLock { $0 }
+        }
+        #expect(closed, "the relay kept a frame trickled over 30 s")
         await relay.stop()
     }
 
