@@ -41,6 +41,10 @@ extension RelayConnection {
             send(error: .invalidChunk, "a file needs 1 to \(configuration.maxBlobRecipients) recipients", requestID: requestID)
             return
         }
+        // Tokens of the message rate before the account look-ups, one per as many recipients as
+        // a room message gets for one: a start names up to 1000, each a store read.
+        let perToken = max(configuration.roomRecipientsPerMessageToken, 1)
+        guard takeMessageToken(requestID: requestID, count: 1 + (start.recipients.count - 1) / perToken) else { return }
         for recipient in start.recipients {
             guard Username.isValid(recipient), try await service.accountExists(recipient) else {
                 send(error: .unknownUser, "no such user", requestID: requestID)

@@ -236,7 +236,9 @@ extension RelayConnection {
         case .duplicate:
             return ticket
         case .quotaExceeded:
-            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: recipient, detail: "queue_quota"))
+            // Recorded against the sender, as for a message to one user: the log says who hit
+            // the limit, not whose queue was full.
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "queue_quota"))
             return nil
         }
     }
@@ -253,6 +255,9 @@ extension RelayConnection {
     }
 
     func handleFetchRoom(_ fetch: WireFetchRoom, username: String, requestID: UInt64) async throws -> Disposition {
+        // A token of the message rate, before the store is read: each fetch reads and sends the
+        // room's whole chain, up to 1024 statements.
+        guard takeMessageToken(requestID: requestID) else { return .keepOpen }
         guard RoomName.isValid(fetch.room) else {
             send(error: .unknownRoom, "no such room", requestID: requestID)
             return .keepOpen

@@ -122,4 +122,35 @@ struct BlobProtocolTests {
         for link in [alice, bob, mallory] { await link.close() }
         await relay.stop()
     }
+
+    @Test("upload starts and room fetches take tokens of the message rate, before any store read: a burst of them is refused")
+    func startsAndFetchesAreRateLimited() async throws {
+        let relay = try await TestRelay.start {
+            $0.messageBurst = 3
+            $0.messagesPerSecond = 0.001
+        }
+        let alice = try await relay.makeUser("alice")
+        _ = try await relay.makeUser("bob")
+
+        let uploader = try await Self.login(alice, to: relay)
+        var codes: [WireError.Code?] = []
+        for index in UInt8(0)..<4 {
+            let id = [UInt8](repeating: index, count: 16)
+            codes.append(await Self.code { _ = try await uploader.request(Self.start(id, size: 1040, chunkSize: 1040, recipients: ["bob"])) })
+        }
+        #expect(codes == [nil, nil, nil, .rateLimited], "\(codes)")
+
+        // A fetch of a room that does not exist still costs its token: the look-up is work.
+        let fetcher = try await Self.login(alice, to: relay)
+        codes = []
+        for _ in 0..<4 {
+            var fetch = WireFetchRoom()
+            fetch.room = "#nowhere"
+            codes.append(await Self.code { _ = try await fetcher.request(.fetchRoom(fetch)) })
+        }
+        #expect(codes == [.unknownRoom, .unknownRoom, .unknownRoom, .rateLimited], "\(codes)")
+
+        for link in [uploader, fetcher] { await link.close() }
+        await relay.stop()
+    }
 }

@@ -171,6 +171,22 @@ struct RoomTests {
         await party.stop()
     }
 
+    @Test("a room message for a member whose queue is full: the security log names the sender who hit the limit")
+    func roomQueueFullLogsSender() async throws {
+        let party = try await Party.start(["alice", "bob"]) { $0.queueQuota = 2 }
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["alice"]!.wait { _ in (try? await party["alice"].members(of: "#team").usernames) == ["alice", "bob"] })
+        await party["bob"].close()
+        // Bob's queue holds the invitation's chain and the first message; the next ones find it full.
+        for index in 0..<3 { try await party["alice"].sendToRoom("#team", text: "into a full queue \(index)") }
+        let log = try String(contentsOfFile: party.relay.directory + "/security.log", encoding: .utf8)
+        let events = log.split(separator: "\n").filter { $0.contains("queue_quota") }
+        #expect(!events.isEmpty, "no queue_quota event in:\n\(log)")
+        #expect(events.allSatisfy { $0.contains("\"user\":\"alice\"") }, "\(events)")
+        await party.stop()
+    }
+
     @Test("a removed member reads nothing said after, even given the raw envelopes from the relay's store")
     func removedMember() async throws {
         let party = try await Party.start(["alice", "bob", "carol"])
