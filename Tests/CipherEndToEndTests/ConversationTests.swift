@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Testing
 
@@ -24,6 +25,31 @@ struct ConversationTests {
         #expect(atAlice[0].id != atBob[0].id)
         let aliceAgain = try await alice.receive()
         #expect(aliceAgain.isEmpty, "a second recv printed again: \(aliceAgain)")
+    }
+
+    @Test("recv --follow | head -n 1: recv stops once its output is closed, and every message stays in the history")
+    func followIntoClosedPipe() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let texts = (1...3).map { "queued \($0)" }
+        for text in texts { try await alice.send(text, to: "bob") }
+
+        // Signals are reset for the pipeline: a shell a user types in leaves SIGPIPE to kill, but
+        // a parent that ignores it (many do) passes that on, and then only the write fails.
+        let pipeline = try await ChildProcess.run(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", #"trap '' PIPE; "$0" recv --follow --json --home "$1" | head -n 1"#, try CipherBinary.url().path, bob.home.path],
+            environment: CipherBinary.environment(["CIPHERCHAT_PASSPHRASE": bob.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN]),
+            outputDirectory: bob.files, timeout: Patience.scaled(.seconds(120))
+        )
+        #expect(pipeline.outputLines.count == 1, "\(pipeline)")
+        #expect(pipeline.standardError.contains("standard output is closed"), "\(pipeline)")
+
+        // What recv handled is in the history; what it did not is still queued.
+        let history = try await bob.run("history", ["alice", "--json"]).requireSuccess()
+        let kept = try history.outputLines.map { try ReceivedMessage(jsonLine: $0).text }
+        let later = try await bob.receive().map(\.text)
+        #expect(Set(kept + later) == Set(texts), "history \(kept), recv \(later)")
     }
 
     @Test("--log-level debug shows the client's diagnostics on standard error; by default there are none")

@@ -95,7 +95,9 @@ struct RecvCommand: AsyncParsableCommand {
             text, verified, and room for a message to a room. A change to a room's membership is \
             kind "membership", with room, action (create, invite, remove, leave, grant-admin), by, \
             member and epoch. Without --json, a sender's control characters and bidirectional \
-            overrides are shown as U+FFFD and a message's later lines are indented.
+            overrides are shown as U+FFFD and a message's later lines are indented. When standard \
+            output closes (`recv --follow | head -n 1`), recv stops: what it received is in \
+            `cipherchat history`, the rest stays queued.
             """
     )
 
@@ -136,7 +138,7 @@ struct RecvCommand: AsyncParsableCommand {
                 await client.stop()
             }
             defer { watchdog?.cancel() }
-            for await event in events {
+            receiving: for await event in events {
                 await apiEvents.publish(event)
                 switch event {
                 case .connected(let queued):
@@ -144,7 +146,14 @@ struct RecvCommand: AsyncParsableCommand {
                     if queued == 0, wait == 0, !follow { await client.stop() }
                 case .message(let record):
                     if json { print(MessageFormat.json(record)) } else { printSafely(MessageFormat.line(record)) }
-                    fflush(nil)
+                    // A reader that went away (`recv --follow | head -n 1`): stop handling
+                    // deliveries at once, rather than take in messages nobody will see. Where
+                    // SIGPIPE is not ignored, it has already ended the process, to the same end.
+                    guard fflush(nil) == 0 else {
+                        printError("standard output is closed: stopping. Messages received are in `cipherchat history`; the rest stay queued for the next recv")
+                        await client.stop()
+                        break receiving
+                    }
                 case .warning(let text):
                     printError(text)
                 case .deliveryHandled:
