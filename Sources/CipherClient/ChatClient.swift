@@ -143,6 +143,8 @@ public actor ChatClient {
             return try await RelayLink.connect(host: endpoint.host, port: endpoint.port, trust: trust)
         } catch RelayLink.ConnectError.certificateMismatch {
             throw ClientError.serverCertificateChanged
+        } catch {
+            throw RelayUnreachable(connecting: error, host: endpoint.host, port: endpoint.port) ?? error
         }
     }
 

@@ -66,6 +66,27 @@ struct RelayLifecycleTests {
         #expect(try Data(contentsOf: database) == damaged, "the refused database was changed")
     }
 
+    @Test("with the relay down, send says it cannot reach it and keeps the message, which goes once the relay is back")
+    func sendWhileRelayDown() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        try await alice.send("before", to: "bob")
+        let address = try relay.requireEndpoint().address
+        try await relay.stop()
+
+        let sent = try await alice.run("send", ["bob", "while the relay is down"])
+        #expect(sent.status == 9, "\(sent)")
+        #expect(sent.standardError.contains("cannot reach the relay at \(address) (connection refused"), "\(sent)")
+        #expect(sent.standardError.contains("it stays in the outbox"), "\(sent)")
+        #expect(!sent.standardError.contains("SingleConnectionFailure"), "\(sent)")
+        let received = try await bob.run("recv", ["--json"])
+        #expect(received.status == 1 && received.standardError.contains("cannot reach the relay at \(address)"), "\(received)")
+
+        try await relay.restart()
+        _ = try await alice.run("fingerprint", ["bob"]).requireSuccess()
+        #expect(try await bob.receive().map(\.text) == ["before", "while the relay is down"])
+    }
+
     private static func mode(of path: String) -> mode_t? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }

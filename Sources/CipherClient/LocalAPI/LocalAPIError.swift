@@ -61,6 +61,8 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
             case .homeOwned, .homeUnusable: ("home_unavailable", 1)
             }
             self.init(kind: kind, message: error.description, exitCode: exitCode)
+        case let error as RelayUnreachable:
+            self.init(kind: "relay_unreachable", message: error.description, exitCode: 1)
         case let error as RelayError where error.code == .storeUnavailable:
             self.init(kind: "store_unavailable", message: "the relay cannot store anything now (store_unavailable); try again later", exitCode: 9)
         case let error as RelayError:

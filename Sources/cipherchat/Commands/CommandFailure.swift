@@ -49,6 +49,8 @@ extension CommandFailure {
             cause = "the relay could not take it"
         case let relay as RelayError where relay == .connectionClosed:
             cause = "the connection to the relay closed"
+        case let unreachable as RelayUnreachable:
+            cause = unreachable.description
         case is ClientError, is RelayError, is SealError, is CommandFailure, is CancellationError:
             return nil
         default:
