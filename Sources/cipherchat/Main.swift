@@ -12,6 +12,7 @@ enum Main {
     static let commandsOnEventLoops: Set<String> = ["server", "bench"]
 
     static func main() {
+        refuseUnknownCommand()
         if let command = CommandLine.arguments.dropFirst().first, commandsOnEventLoops.contains(command) {
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
@@ -20,5 +21,16 @@ enum Main {
             exit(0)
         }
         dispatchMain()
+    }
+
+    /// A first word that is no command ("sned") ends here, with the nearest command named,
+    /// rather than with the parser's "unknown option" about whatever came after it.
+    private static func refuseUnknownCommand() {
+        guard let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-") else { return }
+        let commands = CipherChatCommand.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !commands.contains(first) else { return }
+        let hint = Suggestions.closest(to: first, among: commands).map { " (did you mean '\($0)'?)" } ?? "; see 'cipherchat --help'"
+        printError("unknown command '\(first)'\(hint)")
+        exit(64)
     }
 }

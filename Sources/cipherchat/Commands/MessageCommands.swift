@@ -21,7 +21,7 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
 
-    @Argument(help: "The recipient's username, or a room (#name) you are a member of.")
+    @Argument(help: "The recipient's username, or a room you are a member of, quoted: '#team' (the shell drops an unquoted #…).")
     var to: String
 
     @Argument(parsing: .remaining, help: "The message; several words are joined with spaces; none or '-' reads standard input.")
@@ -45,7 +45,13 @@ struct SendCommand: AsyncParsableCommand {
                 _ = try await HomeAccess.owner(connection).call("send", ["recipient": recipient, "message": text], timeout: timeout)
             case .own(let client):
                 guard recipient != client.username else { throw CommandFailure.usage("a message to yourself is not sent") }
-                try await sendOwning(client, text: text)
+                do {
+                    try await sendOwning(client, text: text)
+                } catch where Self.namesNoUser(error) {
+                    let contacts = (try? await client.contacts().map(\.username)) ?? []
+                    let rooms = (try? await client.rooms()) ?? []
+                    throw CommandFailure.failure(Suggestions.unknownRecipient(recipient, contacts: contacts, rooms: rooms))
+                }
             }
         }
     }
@@ -73,6 +79,15 @@ struct SendCommand: AsyncParsableCommand {
             let outboxAfter = (try? await client.outboxCount()) ?? 0
             let kept = sealed || outboxAfter > outboxBefore
             throw CommandFailure.unconfirmed(error, keptInOutbox: kept) ?? error
+        }
+    }
+
+    /// Whether the relay said the recipient has no account.
+    private static func namesNoUser(_ error: any Error) -> Bool {
+        switch error {
+        case let relay as RelayError: relay.code == .unknownUser
+        case ClientError.relay(let relay): relay.code == .unknownUser
+        default: false
         }
     }
 
