@@ -19,6 +19,20 @@ struct PassphraseTests {
         let whoami = try await alice.run("whoami").requireSuccess()
         #expect(whoami.outputLines.first == "user: alice", "\(whoami)")
     }
+
+    @Test("a passphrase file other users can read works, with a warning; once chmod 600, no warning")
+    func readablePassphraseFile() async throws {
+        let relay = try await RelayProcess()
+        let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
+        let file = alice.files.appending(path: "passphrase")
+        try Data((alice.passphrase + "\n").utf8).write(to: file)
+        #expect(chmod(file.path, 0o644) == 0)
+        let open = try await alice.run("whoami", ["--passphrase-file", file.path]).requireSuccess()
+        #expect(open.standardError.contains("other users can read the passphrase file \(file.path) (mode 644); chmod 600 it"), "\(open)")
+        #expect(chmod(file.path, 0o600) == 0)
+        let closed = try await alice.run("whoami", ["--passphrase-file", file.path]).requireSuccess()
+        #expect(!closed.standardError.contains("warning"), "\(closed)")
+    }
 }
 
 @Suite("A damaged local store", .timeLimit(.minutes(15)))

@@ -33,11 +33,26 @@ struct ClientOptions: ParsableArguments {
         return (NSHomeDirectory() as NSString).appendingPathComponent(".cipherchat")
     }
 
-    /// The passphrase from the file, the environment, or a no-echo prompt, in that order.
+    /// The passphrase from the file, the environment, or a no-echo prompt, in that order. With
+    /// `confirm` (a new store), an empty one is warned about.
     func passphrase(confirm: Bool = false) throws -> String {
+        let passphrase = try readPassphrase(confirm: confirm)
+        if confirm, passphrase.isEmpty {
+            printError("warning: an empty passphrase: anyone who copies the home can read it")
+        }
+        return passphrase
+    }
+
+    private func readPassphrase(confirm: Bool) throws -> String {
         if let passphraseFile {
             guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
                 throw CommandFailure.usage("cannot read the passphrase file \(passphraseFile)")
+            }
+            // As ssh does for a private key, though this only warns: the file is the secret.
+            var status = stat()
+            if stat(passphraseFile, &status) == 0, status.st_mode & 0o077 != 0 {
+                let mode = String(status.st_mode & 0o777, radix: 8)
+                printError("warning: other users can read the passphrase file \(passphraseFile) (mode \(mode)); chmod 600 it")
             }
             return text.trimmingCharacters(in: .newlines)
         }
