@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Testing
 
@@ -85,6 +86,26 @@ struct RelayLifecycleTests {
         try await relay.restart()
         _ = try await alice.run("fingerprint", ["bob"]).requireSuccess()
         #expect(try await bob.receive().map(\.text) == ["before", "while the relay is down"])
+    }
+
+    @Test("a port already taken: the relay names the listener, the address and the flag that moves it")
+    func portTaken() async throws {
+        let relay = try await RelayProcess()
+        let endpoint = try relay.requireEndpoint()
+        let metricsPort = try relay.requireMonitoring().port
+        let directory = try TemporaryDirectory(prefix: "second-relay")
+        for (arguments, expected) in [
+            (["--port", "\(endpoint.port)", "--metrics-port", "0"], "the relay listener cannot use 127.0.0.1:\(endpoint.port): another process is listening there; choose another port with --port"),
+            (["--port", "0", "--metrics-port", "\(metricsPort)"], "the monitoring listener cannot use 127.0.0.1:\(metricsPort): another process is listening there; choose another port with --metrics-port"),
+        ] {
+            let second = try await ChildProcess.run(
+                CipherBinary.url(), ["server", "--data", directory.url.appending(path: "data").path] + arguments,
+                environment: CipherBinary.environment(), outputDirectory: directory.url, timeout: Patience.scaled(.seconds(60))
+            )
+            #expect(second.status != 0, "\(second)")
+            #expect(second.standardError.contains(expected), "\(second)")
+        }
+        try await relay.stop()
     }
 
     private static func mode(of path: String) -> mode_t? {

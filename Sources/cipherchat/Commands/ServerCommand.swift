@@ -5,6 +5,7 @@ import CipherServer
 import CipherSQLite
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
@@ -81,14 +82,16 @@ struct ServerCommand: AsyncParsableCommand {
             store = try SQLiteRelayStore(path: (data as NSString).appendingPathComponent("relay.sqlite"))
         }
         let metrics = RelayMetrics(logger: logger)
-        let server = try await RelayServer(
-            configuration: configuration, store: store, securityLog: try FileSecurityLog(directory: data), logger: logger,
-            observer: metrics
-        )
-        let monitoring = try await MonitoringServer(
-            host: configuration.metricsHost, port: configuration.metricsPort,
-            endpoints: MonitoringEndpoints(metrics: metrics, server: server, store: store), logger: logger
-        )
+        let securityLog = try FileSecurityLog(directory: data)
+        let server = try await Self.binding("relay", host: configuration.host, port: configuration.port, flag: "--port") {
+            try await RelayServer(configuration: configuration, store: store, securityLog: securityLog, logger: logger, observer: metrics)
+        }
+        let monitoring = try await Self.binding("monitoring", host: configuration.metricsHost, port: configuration.metricsPort, flag: "--metrics-port") {
+            try await MonitoringServer(
+                host: configuration.metricsHost, port: configuration.metricsPort,
+                endpoints: MonitoringEndpoints(metrics: metrics, server: server, store: store), logger: logger
+            )
+        }
         // A graceful shutdown stops the services last to first: the relay drains while the
         // monitoring listener still answers /readyz with 503.
         let announcement = ReadyAnnouncement(lines: [server.readyLine, monitoring.readyLine])
@@ -127,5 +130,19 @@ extension ServerSetting {
         return "Settings:\n" + all.map { setting in
             "  \(setting.flag) (\(setting.environmentVariable), default \(setting.text(defaults)))\n      \(setting.help)"
         }.joined(separator: "\n")
+    }
+}
+
+extension ServerCommand {
+    /// Opens a listener; a port already taken is said with the listener, its address and the
+    /// flag that moves it, not as the system's bare "Address already in use".
+    fileprivate static func binding<Listener>(
+        _ name: String, host: String, port: Int, flag: String, _ open: () async throws -> Listener
+    ) async throws -> Listener {
+        do {
+            return try await open()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ValidationError("the \(name) listener cannot use \(host):\(port): another process is listening there; choose another port with \(flag)")
+        }
     }
 }
