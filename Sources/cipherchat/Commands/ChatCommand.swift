@@ -6,13 +6,11 @@ struct ChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "The full-screen terminal chat.",
-        discussion: """
-            Messages appear live while you type. Commands: /msg USER TEXT, /query USER, /who, \
-            /verify USER NUMBER, /trust USER, /join #ROOM, /create #ROOM, /invite [#ROOM] USER, \
-            /remove [#ROOM] USER, /leave [#ROOM], /members [#ROOM], /help, /quit. A line without a \
-            slash goes to the current conversation, a user or a room. When standard output is not a terminal, events are printed as \
-            plain lines and commands are read line by line from standard input.
-            """
+        // The commands from the list /help shows, so the two never differ.
+        discussion: "Messages appear live while you type. A line without a slash goes to the current conversation, "
+            + "a user or a room. When standard output is not a terminal, events are printed as plain lines and commands "
+            + "are read line by line from standard input.\n\nCommands:\n"
+            + HelpText.columns(CommandParser.help)
     )
 
     @OptionGroup var options: ClientOptions

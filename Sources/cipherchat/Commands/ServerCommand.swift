@@ -128,7 +128,8 @@ extension ServerSetting {
     static var helpText: String {
         let defaults = ServerSettings()
         return "Settings:\n" + all.map { setting in
-            "  \(setting.flag) (\(setting.environmentVariable), default \(setting.text(defaults)))\n      \(setting.help)"
+            HelpText.wrap("\(setting.flag) (\(setting.environmentVariable), default \(setting.text(defaults)))", firstIndent: 2, indent: 6)
+                + "\n" + HelpText.wrap(setting.help, firstIndent: 6, indent: 6)
         }.joined(separator: "\n")
     }
 }

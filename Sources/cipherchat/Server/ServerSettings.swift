@@ -33,7 +33,7 @@ extension ServerSetting {
             .value("host", \.server.host, "Address to listen on."),
             .value("port", \.server.port, "Port to listen on (0 picks a free one)."),
             .value("data", \.server.dataDirectory, "Data directory: the SQLite store, the certificate, the security log."),
-            .value("postgres", \.postgresURL, "Store on PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]) instead of SQLite: several instances on one database form one service.", environment: "CIPHERCHAT_POSTGRES_URL"),
+            .value("postgres", \.postgresURL, "Store on PostgreSQL instead of SQLite, at postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, optionally with ?sslmode=disable, prefer or require: several instances on one database form one service.", environment: "CIPHERCHAT_POSTGRES_URL"),
             .value("store-timeout-seconds", \.storeTimeoutSeconds, "Seconds one PostgreSQL store operation may take, waiting for a connection included, before the request is answered store_unavailable."),
             .value("tls-cert", \.server.tlsCertificateFile, "TLS certificate chain (PEM), with tls-key."),
             .value("tls-key", \.server.tlsKeyFile, "TLS private key (PEM), with tls-cert."),
