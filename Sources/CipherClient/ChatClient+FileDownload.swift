@@ -63,6 +63,7 @@ extension ChatClient {
     @discardableResult
     public func downloadFile(id: String, to output: String?) async throws -> ReceivedFile {
         var file = try receivedFile(id)
+        if let saved = file.savedTo { throw FileTransferError.alreadySaved(saved) }
         let offer = try file.fileOffer()
         let path = output ?? ReceivedFileName.safe(offer.manifest.name)
         // Early and friendly; `PartialFile.place` refuses again, atomically.

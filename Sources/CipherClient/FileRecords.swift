@@ -98,6 +98,8 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
     case unknownFile(String)
     case ambiguousFile(String)
     case outputExists(String)
+    /// Saved before, to this path: the relay deleted its copy then.
+    case alreadySaved(String)
     case unwritable(String)
     /// Something other than a regular file of this user's, with one name, is where a
     /// download's partial file goes: it is neither written through nor replaced.
@@ -116,6 +118,7 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
         case .ambiguousFile(let id): "more than one received file starts with \(id): give more of the id"
         case .outputExists(let path): "\(path) exists: choose another --out"
         case .unwritable(let path): "cannot write \(path)"
+        case .alreadySaved(let path): "already saved to \(path); the relay deleted its copy once it was saved"
         case .unsafePartial(let path):
             "\(path) is not a regular file of yours (a link, or a file with another name too): it was left alone; remove it to download"
         case .refused(let name):

@@ -178,6 +178,25 @@ struct FileTransferTests {
         #expect(try TestFiles.sha256(of: output) == expected)
     }
 
+    @Test("a file fetched a second time: 'already saved to PATH', not the relay's 'no such blob'")
+    func fetchedTwice() async throws {
+        let (relay, alice, bob) = try await Self.twoUsers()
+        defer { withExtendedLifetime(relay) {} }
+        let source = alice.files.appending(path: "once.bin")
+        try TestFiles.make(at: source, size: 5_000)
+        try await alice.run(["file", "send"], ["bob", source.path]).requireSuccess()
+        _ = try await bob.receive()
+        let id = try #require(try await bob.listFiles().first?.id)
+        let saved = bob.files.appending(path: "once.bin")
+        try await bob.run(["file", "get"], [id, "--out", saved.path]).requireSuccess()
+
+        let elsewhere = bob.files.appending(path: "again.bin")
+        let again = try await bob.run(["file", "get"], [id, "--out", elsewhere.path])
+        #expect(again.status == 1, "\(again)")
+        #expect(again.standardError.contains("already saved to \(saved.path)"), "\(again)")
+        #expect(!FileManager.default.fileExists(atPath: elsewhere.path))
+    }
+
     @Test("a chunk altered on the relay's disk is detected: the file is refused and nothing is kept")
     func alteredChunkIsRefused() async throws {
         let (relay, alice, bob) = try await Self.twoUsers()
