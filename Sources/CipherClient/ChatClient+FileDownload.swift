@@ -38,6 +38,7 @@ extension ChatClient {
             receivedAtMilliseconds: file.receivedAtMilliseconds, kind: "file", text: Self.fileLine(offer), verified: verified
         )
         record.room = room
+        record.file = OfferedFile(id: file.id, name: offer.manifest.name, size: offer.manifest.size)
         changes.put("file", file.id, try file.jsonBytes())
         changes.history.append((record.id, try record.jsonBytes()))
         return record

@@ -45,6 +45,16 @@ public struct ChatRecord: Codable, Sendable, Hashable {
     public var room: String? = nil
     /// For kind `membership`: what changed.
     public var membership: MembershipChange? = nil
+    /// For kind `file`: the file offered, as `file get` names it.
+    public var file: OfferedFile? = nil
+}
+
+/// A file offered in a message: its id for `file get`, the sender's name for it (untrusted
+/// text), and its size in bytes.
+public struct OfferedFile: Codable, Sendable, Hashable {
+    public let id: String
+    public let name: String
+    public let size: UInt64
 }
 
 /// A change to a room's membership, as shown and kept in the history.

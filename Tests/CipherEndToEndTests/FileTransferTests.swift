@@ -178,15 +178,17 @@ struct FileTransferTests {
         #expect(try TestFiles.sha256(of: output) == expected)
     }
 
-    @Test("a file fetched a second time: 'already saved to PATH', not the relay's 'no such blob'")
+    @Test("recv --json gives a file's id, name and size as fields; fetched a second time: 'already saved to PATH', not the relay's 'no such blob'")
     func fetchedTwice() async throws {
         let (relay, alice, bob) = try await Self.twoUsers()
         defer { withExtendedLifetime(relay) {} }
         let source = alice.files.appending(path: "once.bin")
         try TestFiles.make(at: source, size: 5_000)
         try await alice.run(["file", "send"], ["bob", source.path]).requireSuccess()
-        _ = try await bob.receive()
+        let offer = try #require(try await bob.receive().first)
         let id = try #require(try await bob.listFiles().first?.id)
+        // recv --json names the file in fields of their own, not only inside its text.
+        #expect(offer.kind == "file" && offer.fileID == id && offer.name == "once.bin" && offer.size == 5_000, "\(offer)")
         let saved = bob.files.appending(path: "once.bin")
         try await bob.run(["file", "get"], [id, "--out", saved.path]).requireSuccess()
 

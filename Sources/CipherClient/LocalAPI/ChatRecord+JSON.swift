@@ -23,6 +23,11 @@ extension ChatRecord {
             object["member"] = membership.member
             object["epoch"] = membership.epoch
         }
+        if let file {
+            object["file_id"] = file.id
+            object["name"] = file.name
+            object["size"] = file.size
+        }
         return object
     }
 }

@@ -109,7 +109,8 @@ struct RecvCommand: AsyncParsableCommand {
             With --json, one object a line: id, from, to, sent_at, received_at (ISO 8601), kind, \
             text, verified, and room for a message to a room. A change to a room's membership is \
             kind "membership", with room, action (create, invite, remove, leave, grant-admin), by, \
-            member and epoch. Without --json, a sender's control characters and bidirectional \
+            member and epoch. A file offered is kind "file", with file_id (for 'file get'), name \
+            and size. Without --json, a sender's control characters and bidirectional \
             overrides are shown as U+FFFD and a message's later lines are indented. When standard \
             output closes (`recv --follow | head -n 1`), recv stops: what it received is in \
             `cipherchat history`, the rest stays queued.

@@ -114,11 +114,16 @@ struct ReceivedMessage: Decodable, Sendable, Equatable {
     let kind: String
     let text: String
     let verified: Bool
+    /// For a file: its id for `file get`, the sender's name for it, its size.
+    var fileID: String? = nil
+    var name: String? = nil
+    var size: UInt64? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case id, from, to, kind, text, verified
+        case id, from, to, kind, text, verified, name, size
         case sentAt = "sent_at"
         case receivedAt = "received_at"
+        case fileID = "file_id"
     }
 
     init(jsonLine: String) throws {
