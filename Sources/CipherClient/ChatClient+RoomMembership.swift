@@ -76,10 +76,12 @@ extension ChatClient {
             changes.delete("room", room)
             changes.delete("room-chain", room)
             for member in before?.members ?? [] { changes.delete("room-peer", peerChainsName(room, member.fingerprint)) }
+            try dropHeldKeys(of: room, into: &changes)
             try store.commit(changes)
             return records
         }
         changes.put("room", room, Array(try JSONEncoder().encode(final)))
+        try applyHeldKeys(of: room, membership: final, into: &changes)
         let departed = (before?.members ?? []).filter { old in final.member(withFingerprint: old.fingerprint) == nil }
         for member in departed { changes.delete("room-peer", peerChainsName(room, member.fingerprint)) }
 

@@ -80,25 +80,93 @@ extension ChatClient {
     }
 
     /// Takes a sender key that arrived in the pairwise session with `sender`: only for a room
-    /// this user is in, and only from a member whose key is the session's. Returns a warning
-    /// when the key is refused.
+    /// this user is in, and only from a member whose key is the session's. A key that arrives
+    /// before the statement that makes this user, or its sender, a member (a statement missed
+    /// while this user's queue was full, or delivered later by another relay instance) is held,
+    /// and applied when a statement admits them (`applyHeldKeys`): refused, it would never come
+    /// again, and the sender would stay mute for this user for good. Returns a warning when
+    /// the key is refused.
     func acceptDistribution(_ payload: Payload, from sender: String, fingerprint: Fingerprint, into changes: inout StoreChanges) throws -> String? {
         guard let distribution = try? SenderKeyDistribution(serialized: payload.content), RoomName.isValid(distribution.room) else {
             return "a malformed room key from \(sender) was dropped"
         }
         let room = distribution.room
-        guard let membership = try roomMembership(room), membership.member(username) != nil else {
-            return "a key for \(room) from \(sender) was ignored: you are not a member"
+        guard let membership = try roomMembership(room), membership.member(username) != nil,
+              let member = membership.member(sender), member.fingerprint == fingerprint else {
+            return try hold(HeldRoomKey(sender: sender, fingerprint: fingerprint, distribution: payload.content), room: room, into: &changes)
         }
-        guard let member = membership.member(sender), member.fingerprint == fingerprint else {
-            return "a key for \(room) from \(sender), who is not a member, was refused"
-        }
+        try accept(distribution, of: room, from: fingerprint, into: &changes)
+        return nil
+    }
+
+    private func accept(_ distribution: SenderKeyDistribution, of room: String, from fingerprint: Fingerprint, into changes: inout StoreChanges) throws {
         let received = try ReceivedSenderChain(distribution, from: fingerprint)
         let name = peerChainsName(room, fingerprint)
         var chains = try store.item("room-peer", name).map(PeerChains.decode) ?? PeerChains()
         chains.add(received)
         changes.put("room-peer", name, try chains.encoded())
+    }
+
+    /// At most this many keys are held for one room: one per member a statement could still
+    /// admit, and a bound on what a peer can make this client keep.
+    static let maxHeldKeysPerRoom = 64
+
+    /// Holds a key until a statement admits its sender; the newest from one sender replaces
+    /// an older one. Refused (with a warning) beyond the bound.
+    private func hold(_ key: HeldRoomKey, room: String, into changes: inout StoreChanges) throws -> String? {
+        let name = peerChainsName(room, key.fingerprint)
+        let held = try store.items("room-key-held").filter { $0.name.hasPrefix(room + " ") }
+        guard held.contains(where: { $0.name == name }) || held.count < Self.maxHeldKeysPerRoom else {
+            return "a key for \(room) from \(key.sender), who is not a member as far as this client knows, was refused: too many keys are waiting for that room"
+        }
+        changes.put("room-key-held", name, try key.encoded())
         return nil
+    }
+
+    /// Applies the held keys of `room` whose senders `membership` now admits (with the
+    /// fingerprint the key came with), and drops them from the held ones.
+    func applyHeldKeys(of room: String, membership: RoomMembership, into changes: inout StoreChanges) throws {
+        guard membership.member(username)?.fingerprint == fingerprint else { return }
+        for (name, value) in try store.items("room-key-held") where name.hasPrefix(room + " ") {
+            guard let key = try? HeldRoomKey.decode(value),
+                  let member = membership.member(key.sender), member.fingerprint == key.fingerprint else { continue }
+            if let distribution = try? SenderKeyDistribution(serialized: key.distribution), distribution.room == room {
+                try accept(distribution, of: room, from: key.fingerprint, into: &changes)
+            }
+            changes.delete("room-key-held", name)
+        }
+    }
+
+    /// Drops every key held for `room` (this user left it).
+    func dropHeldKeys(of room: String, into changes: inout StoreChanges) throws {
+        for (name, _) in try store.items("room-key-held") where name.hasPrefix(room + " ") {
+            changes.delete("room-key-held", name)
+        }
+    }
+}
+
+/// A room's sender key that arrived before the statement admitting its sender: who sent it, in
+/// which session (the fingerprint), and the `SenderKeyDistribution` as it came.
+struct HeldRoomKey {
+    let sender: String
+    let fingerprint: Fingerprint
+    let distribution: [UInt8]
+
+    private struct Stored: Codable {
+        let sender: String
+        let fingerprint: String
+        let distribution: String
+    }
+
+    func encoded() throws -> [UInt8] {
+        Array(try JSONEncoder().encode(Stored(sender: sender, fingerprint: Hex.encode(fingerprint.bytes), distribution: Hex.encode(distribution))))
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> HeldRoomKey {
+        let stored = try JSONDecoder().decode(Stored.self, from: Data(bytes))
+        guard let fingerprintBytes = Hex.decode(stored.fingerprint), let fingerprint = Fingerprint(bytes: fingerprintBytes),
+              let distribution = Hex.decode(stored.distribution) else { throw ClientError.storeCorrupted }
+        return HeldRoomKey(sender: stored.sender, fingerprint: fingerprint, distribution: distribution)
     }
 }
 

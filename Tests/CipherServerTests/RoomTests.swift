@@ -171,6 +171,51 @@ struct RoomTests {
         await party.stop()
     }
 
+    @Test("a new member's key that reaches a member before the statement admitting her is held, and applied when it comes: her messages are read")
+    func keyBeforeStatement() async throws {
+        let party = try await Party.start(["alice", "bob", "carol"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        #expect(await party.events["bob"]!.wait { _ in (try? await party["bob"].members(of: "#team").usernames) == ["alice", "bob"] })
+        await party["bob"].close()
+
+        // Carol joins while bob is away: his queue gets the statement, then carol's key.
+        try await party["alice"].invite("carol", to: "#team")
+        let store = party.relay.store
+        var queued: [QueuedEnvelope] = []
+        for _ in 0..<1500 {
+            queued = try await store.pending(for: "bob", after: 0, limit: 100)
+            if queued.contains(where: { $0.sender == "carol" }), queued.contains(where: { $0.sender == "#team" }) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let statements = queued.filter { $0.sender == "#team" }
+        try #require(!statements.isEmpty && queued.contains { $0.sender == "carol" }, "bob's queue: \(queued.map(\.sender))")
+        // The relay delivers in the order it accepted; as if the statement had come later (a
+        // copy missed while bob's queue was full, or accepted by another instance), it goes last.
+        try await store.acknowledge(recipient: "bob", deliveryIDs: statements.map(\.deliveryID))
+        for statement in statements {
+            _ = try await store.enqueue(
+                NewEnvelope(
+                    sender: "#team", recipient: "bob", clientMessageID: (0..<16).map { _ in UInt8.random(in: 0...255) },
+                    acceptedAtMilliseconds: statement.acceptedAtMilliseconds, envelope: statement.envelope
+                ),
+                quota: 1000
+            )
+        }
+
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        #expect(await events.wait { _ in (try? await bob.members(of: "#team").usernames) == ["alice", "bob", "carol"] })
+        try await party["carol"].sendToRoom("#team", text: "carol speaking")
+        let heard = await events.wait { await $0.messages.contains { $0.room == "#team" && $0.text == "carol speaking" } }
+        let warnings = await events.warnings
+        #expect(heard, "bob's warnings: \(warnings)")
+        await bob.stop()
+        await party.stop()
+    }
+
     @Test("a room message for a member whose queue is full: the security log names the sender who hit the limit")
     func roomQueueFullLogsSender() async throws {
         let party = try await Party.start(["alice", "bob"]) { $0.queueQuota = 2 }
