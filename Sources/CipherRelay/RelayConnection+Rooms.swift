@@ -98,7 +98,7 @@ extension RelayConnection {
             chain.statements = statement.action == .invite && recipient == statement.subject ? full : [statement.wire]
             envelope.chain = chain
             if let ticket = try await enqueueRoomEnvelope(
-                envelope.encodedBytes, room: statement.room, recipient: recipient, clientMessageID: Array(statement.hash.prefix(16))
+                envelope.encodedBytes, room: statement.room, recipient: recipient, clientMessageID: RoomDeliveryID.statement(hash: statement.hash)
             ) {
                 tickets.append(ticket)
             }
@@ -187,11 +187,14 @@ extension RelayConnection {
         envelope.sender = sender
         envelope.groupMessage = roomSend.groupMessage
         let bytes = envelope.encodedBytes
+        // Queued under an id of the room's own namespace (RoomDeliveryID); the sender is
+        // answered with the id it chose.
+        let deliveryID = RoomDeliveryID.message(room: roomSend.room, sender: sender, clientMessageID: roomSend.clientMessageID)
         var tickets: [EnqueueTicket] = []
         tickets.reserveCapacity(members.count)
         for member in members where member != sender {
             if let ticket = try await enqueueRoomEnvelope(
-                bytes, room: roomSend.room, recipient: member, clientMessageID: Array(roomSend.clientMessageID)
+                bytes, room: roomSend.room, recipient: member, clientMessageID: deliveryID
             ) {
                 tickets.append(ticket)
             }

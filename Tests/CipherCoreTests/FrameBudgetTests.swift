@@ -57,3 +57,26 @@ struct FrameBudgetTests {
         return statement
     }
 }
+
+@Suite("The ids a relay queues room deliveries under")
+struct RoomDeliveryIDTests {
+    @Test("the vectors of PROTOCOL.md 13.5")
+    func vectors() {
+        #expect(Hex.encode(RoomDeliveryID.message(room: "#team", sender: "alice", clientMessageID: Array(0..<16))) == "0d61428425b24f95987db16bcf0f1f81")
+        #expect(Hex.encode(RoomDeliveryID.statement(hash: [UInt8](repeating: 0x11, count: 32))) == "231901a03eac9a88c538799766ed31fd")
+    }
+
+    @Test("a message's id depends on its room and sender; a message and a statement never share one for the same bytes")
+    func namespaces() {
+        let bytes = [UInt8](repeating: 0x5A, count: 16)
+        let hash = bytes + bytes
+        let ids = [
+            RoomDeliveryID.message(room: "#team", sender: "alice", clientMessageID: bytes),
+            RoomDeliveryID.message(room: "#team", sender: "bob", clientMessageID: bytes),
+            RoomDeliveryID.message(room: "#other", sender: "alice", clientMessageID: bytes),
+            RoomDeliveryID.statement(hash: hash),
+            Array(hash.prefix(16)),
+        ]
+        #expect(Set(ids).count == ids.count)
+    }
+}

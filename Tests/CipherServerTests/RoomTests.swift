@@ -216,6 +216,49 @@ struct RoomTests {
         await party.stop()
     }
 
+    @Test("a member who sends a message under the id of its own removal to come cannot hide the removal from an offline member")
+    func messageUnderAStatementsID() async throws {
+        let party = try await Party.start(["alice", "bob", "mallory"])
+        try await party["alice"].createRoom("#team")
+        try await party["alice"].invite("bob", to: "#team")
+        try await party["alice"].invite("mallory", to: "#team")
+        let everyone = ["alice", "bob", "mallory"]
+        #expect(await party.events["bob"]!.wait { _ in (try? await party["bob"].members(of: "#team").usernames) == everyone })
+        await party["bob"].close()
+
+        // The removal alice is about to make is known in advance but for its signature, which
+        // its hash leaves out: mallory sends a message under the id that statement would have had.
+        let alice = party["alice"]
+        let room = try await alice.members(of: "#team")
+        let removal = try RoomStatement.sign(
+            room: "#team", epoch: room.epoch + 1, previousHash: room.headHash, action: .remove, author: "alice",
+            identity: alice.identity, subject: "mallory", subjectFingerprint: party["mallory"].fingerprint
+        )
+        let mallory = try await RelayLink.connect(host: "127.0.0.1", port: party.relay.port, trust: party.relay.trust)
+        _ = try await mallory.authenticate(.login, username: "mallory", identity: party["mallory"].identity)
+        var send = WireRoomSend()
+        send.room = "#team"
+        send.clientMessageID = Data(removal.hash.prefix(16))
+        send.groupMessage = Data(repeating: 0x42, count: 64)
+        _ = try await mallory.request(.roomSend(send))
+        await mallory.close()
+
+        try await alice.remove("mallory", from: "#team")
+        let bob = try ChatClient.open(home: party.homes["bob"]!, passphrase: "test passphrase")
+        let events = EventCollector()
+        await events.follow(bob)
+        try await bob.start()
+        // Bob only receives: the removal must come from his queue (asking the relay for the room,
+        // as members(of:) does, would hide a removal that never came).
+        let applied = await events.wait {
+            await $0.messages.contains { $0.kind == "membership" && $0.membership?.action == "remove" && $0.membership?.member == "mallory" }
+        }
+        let seen = await events.messages.map(\.text)
+        #expect(applied, "bob saw \(seen)")
+        await bob.stop()
+        await party.stop()
+    }
+
     @Test("a room message for a member whose queue is full: the security log names the sender who hit the limit")
     func roomQueueFullLogsSender() async throws {
         let party = try await Party.start(["alice", "bob"]) { $0.queueQuota = 2 }

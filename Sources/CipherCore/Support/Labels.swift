@@ -18,4 +18,6 @@ enum Label {
     static let storageItem = "cipherchat/v1/storage-item"
     static let storageLookup = "cipherchat/v1/storage-lookup"
     static let roomStatement = "cipherchat/v1/room-statement"
+    static let roomMessageID = "cipherchat/v1/room-message-id"
+    static let roomStatementID = "cipherchat/v1/room-statement-id"
 }
