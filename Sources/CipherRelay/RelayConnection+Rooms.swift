@@ -202,16 +202,27 @@ extension RelayConnection {
         // As for a direct message: the acknowledgement waits for every copy's commit, off
         // this connection's path.
         let sink = self.sink
+        let observer = service.observer
         let clientMessageID = roomSend.clientMessageID
-        let completion = FanOutCompletion(copies: tickets.count) { stored in
-            if stored {
+        let completion = FanOutCompletion(copies: tickets.count) { failure in
+            switch failure {
+            case nil:
                 var accepted = WireSendAccepted()
                 accepted.clientMessageID = clientMessageID
                 var reply = WireServerFrame()
                 reply.requestID = requestID
                 reply.sendAccepted = accepted
                 sink.send(reply)
-            } else {
+            case let error? where error is StoreUnavailableError:
+                // Retryable, as for a message to one user: the member sends it again, and the
+                // copies already stored are found duplicates.
+                observer.storeError(.rooms, error)
+                sink.send(.relayError(
+                    .storeUnavailable, Self.storeUnavailableText, requestID: requestID,
+                    retryAfterMilliseconds: Self.storeUnavailableRetryMilliseconds
+                ))
+            case let error?:
+                observer.storeError(.rooms, error)
                 sink.send(.relayError(.internal, "the relay could not store the message", requestID: requestID))
             }
         }
@@ -280,21 +291,22 @@ extension RelayConnection {
 /// Calls `finish` once every copy of a fanned-out message is durable (true) or one failed
 /// (false): the sender is answered once, after the last commit, with no task per message.
 final class FanOutCompletion: Sendable {
-    private let state: Mutex<(remaining: Int, failed: Bool)>
-    private let finish: @Sendable (Bool) -> Void
+    private let state: Mutex<(remaining: Int, failure: (any Error)?)>
+    /// Called once every copy is done: with nil when all were stored, else the first failure.
+    private let finish: @Sendable ((any Error)?) -> Void
 
-    init(copies: Int, finish: @escaping @Sendable (Bool) -> Void) {
-        state = Mutex((copies, false))
+    init(copies: Int, finish: @escaping @Sendable ((any Error)?) -> Void) {
+        state = Mutex((copies, nil))
         self.finish = finish
-        if copies == 0 { finish(true) }
+        if copies == 0 { finish(nil) }
     }
 
     func copyDone(_ outcome: Result<Void, any Error>) {
-        let stored: Bool? = state.withLock { state in
-            if case .failure = outcome { state.failed = true }
+        let done: (failure: (any Error)?, last: Bool) = state.withLock { state in
+            if case .failure(let error) = outcome, state.failure == nil { state.failure = error }
             state.remaining -= 1
-            return state.remaining == 0 ? !state.failed : nil
+            return (state.failure, state.remaining == 0)
         }
-        if let stored { finish(stored) }
+        if done.last { finish(done.failure) }
     }
 }

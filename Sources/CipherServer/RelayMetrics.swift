@@ -1,3 +1,4 @@
+import CipherCore
 import CipherRelay
 import Logging
 import Prometheus
@@ -47,6 +48,11 @@ public final class RelayMetrics: RelayObserver {
         func counter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {
             registry.makeCounter(descriptor: Self.descriptor(name, unit: "total", help), labels: labels)
         }
+        // The usual Prometheus build-info form: always 1, the version in a label.
+        registry.makeGauge(
+            descriptor: Self.descriptor("build_info", unit: "", "The running relay's release, in the version label; always 1."),
+            labels: [("version", ProductVersion.current)]
+        ).set(Int64(1))
         openConnections = gauge("connections_open", "Client connections open now, logged in or not.")
         loggedInUsers = gauge("users_logged_in", "Users with at least one logged-in connection now.")
         queuedEnvelopes = gauge("queued_envelopes", "Envelopes in the store's queues, not yet acknowledged or expired.")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CipherClient
+import CipherCore
 
 struct CipherChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -58,6 +58,18 @@ struct MonitoringTests {
         #expect(ready.body == "{\"status\":\"ready\"}\n")
         #expect(try await monitoring.get("/nothing").status == 404)
     }
+
+    @Test("the relay's release is in its start line and in /metrics as cipherchat_build_info, the one --version prints")
+    func releaseShown() async throws {
+        let relay = try await RelayProcess()
+        let directory = try TemporaryDirectory(prefix: "release")
+        let version = try await ChildProcess.run(
+            CipherBinary.url(), ["--version"], environment: CipherBinary.environment(), outputDirectory: directory.url, timeout: .seconds(60)
+        ).requireSuccess().outputLines.first ?? ""
+        let samples = PrometheusSamples(try await relay.requireMonitoring().get("/metrics").body)
+        #expect(samples.value("cipherchat_build_info{version=\"\(version)\"}") == 1)
+        #expect(relay.readLogs().contains("starting cipherchat \(version)"), "\(relay.readLogs())")
+    }
 }
 
 /// Prometheus's `promtool`, from Debian's `prometheus` package (`.ci/run` installs it).

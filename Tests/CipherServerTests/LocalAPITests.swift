@@ -1,4 +1,5 @@
 import CipherClient
+import CipherCore
 import Foundation
 import Logging
 import Testing

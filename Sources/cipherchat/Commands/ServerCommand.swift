@@ -1,4 +1,5 @@
 import ArgumentParser
+import CipherCore
 import CipherPostgres
 import CipherRelay
 import CipherServer
@@ -59,6 +60,7 @@ struct ServerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "cipherchat.server")
+        logger.info("starting cipherchat \(ProductVersion.current)")
         let configuration = settings.server
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
