@@ -47,8 +47,17 @@ struct ChatScreenTests {
         model.receive(message(from: "bob", to: "alice", "hi", verified: true))
         model.receive(message(from: "alice", to: "bob", "hey"))
         let frame = render(model)
-        #expect(frame.rows[6].ansi.contains("<\u{1B}[36mbob\u{1B}[0m\u{1B}[1;32m✓\u{1B}[0m>"))
-        #expect(frame.rows[7].ansi.contains("<\u{1B}[1malice\u{1B}[0m>"))
+        #expect(frame.rows[6].ansi(colours: true).contains("<\u{1B}[36mbob\u{1B}[0m\u{1B}[1;32m✓\u{1B}[0m>"))
+        #expect(frame.rows[7].ansi(colours: true).contains("<\u{1B}[1malice\u{1B}[0m>"))
+    }
+
+    @Test("with NO_COLOR set, no colour is drawn: bold and dim stay, and the status line's background becomes reverse video")
+    func noColour() {
+        let status = TextStyle(foreground: Palette.white, background: Palette.blueBackground, bold: true)
+        #expect(status.sgrParameters(colours: true) == [1, Palette.white, Palette.blueBackground])
+        #expect(status.sgrParameters(colours: false) == [1, 7])
+        #expect(TextStyle.colour(Palette.green).sgrParameters(colours: false).isEmpty)
+        #expect(TextStyle(dim: true).sgrParameters(colours: false) == [2])
     }
 
     @Test("escape sequences and controls in a message or a name cannot reach the terminal")
@@ -59,7 +68,7 @@ struct ChatScreenTests {
         _ = model.receive(.warning("\u{1B}[?1049lout"), now: fixedNow)
         let frame = render(model)
         for row in frame.rows {
-            #expect(!withoutStyles(row.ansi).contains("\u{1B}"))
+            #expect(!withoutStyles(row.ansi(colours: true)).contains("\u{1B}"))
             #expect(!row.plain.contains("\u{7}"))
             #expect(!row.plain.contains("\u{202E}"))
         }

@@ -35,6 +35,29 @@ struct ChatTerminalTests {
     }
 }
 
+/// `TERM=dumb`: a terminal that moves no cursor gets the plain, line-by-line chat.
+@Suite("The chat on a dumb terminal", RequiredTool.tmux.trait)
+struct DumbTerminalChatTests {
+    @Test("with TERM=dumb the chat prints plain lines and reads commands line by line, with no full-screen status line")
+    func plainOnDumbTerminal() async throws {
+        let relay = try await RelayProcess()
+        let (alice, _) = try await UserHome.pair("alice", "bob", on: relay)
+        try await alice.send("hello", to: "bob")
+        let command = "env TERM=dumb \(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
+        let terminal = try TmuxSession(command, columns: 100, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { terminal.kill() }
+        try terminal.type("/who")
+        try terminal.press("Enter")
+        let screen = try await terminal.waitFor(text: "-!- bob")
+        #expect(!screen.contains { $0.contains("with bob") }, "\(screen.joined(separator: "\n"))")
+        try terminal.type("/quit")
+        try terminal.press("Enter")
+        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+    }
+}
+
 /// The open chat owns the home: a `cipherchat send` from another terminal goes through it.
 @Suite("The chat as the home's owner", RequiredTool.tmux.trait)
 struct ChatOwnerTests {

@@ -27,7 +27,7 @@ struct ScreenWriter: Sendable {
         let old = previous?.rows.count == frame.rows.count ? previous : nil
         if old == nil { out += ANSI.home + ANSI.clearScreen }
         for (index, row) in frame.rows.enumerated() where old?.rows[index] != row {
-            out += ANSI.moveTo(row: index, column: 0) + row.ansi + ANSI.reset + ANSI.clearToEndOfLine
+            out += ANSI.moveTo(row: index, column: 0) + row.ansi() + ANSI.reset + ANSI.clearToEndOfLine
         }
         out += ANSI.moveTo(row: frame.cursorRow, column: frame.cursorColumn) + ANSI.showCursor
         previous = frame

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a run of text looks: SGR attributes of xterm-like terminals, nothing more.
 struct TextStyle: Hashable, Sendable {
     /// An SGR colour code: 30–37 and 90–97 for foregrounds, 40–47 for backgrounds.
@@ -10,13 +12,21 @@ struct TextStyle: Hashable, Sendable {
 
     static func colour(_ code: Int, bold: Bool = false) -> TextStyle { TextStyle(foreground: code, bold: bold) }
 
-    /// The SGR codes that select this style from the default one.
-    var sgrParameters: [Int] {
+    /// Whether colours are drawn: not when `NO_COLOR` is set to anything (no-color.org).
+    static let coloursEnabled = (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+
+    /// The SGR codes that select this style from the default one. Without colours, bold and dim
+    /// stay, and a background (the status line's) becomes reverse video, so it still stands out.
+    func sgrParameters(colours: Bool = TextStyle.coloursEnabled) -> [Int] {
         var codes: [Int] = []
         if bold { codes.append(1) }
         if dim { codes.append(2) }
-        if let foreground { codes.append(foreground) }
-        if let background { codes.append(background) }
+        if colours {
+            if let foreground { codes.append(foreground) }
+            if let background { codes.append(background) }
+        } else if background != nil {
+            codes.append(7)
+        }
         return codes
     }
 }
@@ -71,9 +81,10 @@ struct StyledLine: Equatable, Sendable {
     var width: Int { DisplayWidth.of(plain) }
 
     /// With escape sequences; every styled run ends with a reset, so rows never leak styles.
-    var ansi: String {
+    /// `colours` is false under `NO_COLOR`.
+    func ansi(colours: Bool = TextStyle.coloursEnabled) -> String {
         spans.map { span in
-            let codes = span.style.sgrParameters
+            let codes = span.style.sgrParameters(colours: colours)
             guard !codes.isEmpty else { return span.text }
             return "\u{1B}[" + codes.map(String.init).joined(separator: ";") + "m" + span.text + "\u{1B}[0m"
         }.joined()

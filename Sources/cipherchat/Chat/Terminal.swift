@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Synchronization
 
 /// The controlling terminal, thinly: raw mode on and off, its size, and writing to it. Every
@@ -12,7 +13,10 @@ enum Terminal {
         var description: String { "standard input is not a terminal" }
     }
 
-    static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
+    /// A terminal the full-screen chat can drive: not `TERM=dumb`, which moves no cursor.
+    static var isInteractive: Bool {
+        isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
 
     /// Rows and columns, or 24×80 when the terminal will not say.
     static func size() -> ChatScreen.Size {
