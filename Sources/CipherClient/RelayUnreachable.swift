@@ -26,7 +26,7 @@ public struct RelayUnreachable: Error, CustomStringConvertible, Sendable {
                 self.init(address: address, reason: "no address to connect to")
             }
         case ChannelError.connectTimeout:
-            self.init(address: address, reason: "no answer within 10 s")
+            self.init(address: address, reason: Self.reason(for: error))
         case let failure as IOError where Self.connectErrnos.contains(failure.errnoCode):
             self.init(address: address, reason: Self.reason(for: failure))
         default:

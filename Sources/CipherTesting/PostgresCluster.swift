@@ -17,7 +17,7 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Where Debian's postgresql package puts the server (PostgreSQL 15 on Debian 12).
-    public static let binaries = URL(fileURLWithPath: "/usr/lib/postgresql/15/bin")
+    public static let binaries = URL(fileURLWithPath: RequiredTool.postgres.path).deletingLastPathComponent()
     public static let superuser = "cipherchat"
     private static let startAttempts = 5
 

@@ -74,7 +74,7 @@ struct MonitoringTests {
 
 /// Prometheus's `promtool`, from Debian's `prometheus` package (`.ci/run` installs it).
 enum Promtool {
-    static let path = "/usr/bin/promtool"
+    static let path = RequiredTool.promtool.path
 
     /// `promtool check metrics` on `exposition`: its status and everything it printed.
     static func checkMetrics(_ exposition: String) async throws -> (status: Int32, output: String) {

@@ -7,7 +7,7 @@ import Glibc
 /// taken out by the health check within a fraction of a second; `option redispatch` sends a
 /// connection that fails to reach one to the other. Killed when released.
 final class HAProxyProcess {
-    static let executable = URL(fileURLWithPath: "/usr/sbin/haproxy")
+    static let executable = URL(fileURLWithPath: RequiredTool.haproxy.path)
     private static let startAttempts = 5
 
     private let directory: TemporaryDirectory
