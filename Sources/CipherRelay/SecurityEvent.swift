@@ -11,6 +11,7 @@ public struct SecurityEvent: Sendable, Hashable {
         case malformedFrame = "malformed_frame"
         case connectionRefused = "connection_refused"
         case membershipRefused = "membership_refused"
+        case proxyHeaderRefused = "proxy_header_refused"
     }
 
     public let kind: Kind

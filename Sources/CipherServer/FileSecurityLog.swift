@@ -36,8 +36,9 @@ public final class FileSecurityLog: SecurityLog {
         handle.withLock { try? $0.write(contentsOf: line) }
     }
 
-    /// The first 16 hex digits of HMAC-SHA256(secret, address).
-    func pseudonym(_ address: String) -> String {
+    /// The first 16 hex digits of HMAC-SHA256(secret, address): what the log writes for
+    /// `address`, so that an operator can find a known address's events.
+    public func pseudonym(_ address: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(address.utf8), using: pseudonymKey)
         return Hex.encode(mac.prefix(8))
     }

@@ -68,15 +68,34 @@ final class RelayChannelHandler: ChannelInboundHandler {
     private var channelClosed = false
     private var loginTimer: Scheduled<Void>?
 
-    init(shared: RelayChannelContext, decoder: FrameDecoder) {
+    private let clientAddress: String?
+    private var started = false
+
+    /// `clientAddress` is the client's address from a balancer's PROXY header; nil for a
+    /// connection straight from the client.
+    init(shared: RelayChannelContext, decoder: FrameDecoder, clientAddress: String? = nil) {
         self.shared = shared
         self.decoder = decoder
+        self.clientAddress = clientAddress
+    }
+
+    /// Added to a connection already open (after a PROXY header): it starts at once.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Admits the connection, or notes which limit refuses it.
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
         let channel = context.channel
         shared.open.add(channel)
-        address = channel.remoteAddress?.ipAddress ?? "unknown"
+        address = clientAddress ?? channel.remoteAddress?.ipAddress ?? "unknown"
         switch shared.limiter.admit(address: address) {
         case .refused(let limit):
             shared.service.securityLog.record(SecurityEvent(kind: .connectionRefused, address: address, detail: limit))
@@ -93,7 +112,6 @@ final class RelayChannelHandler: ChannelInboundHandler {
                 Task { if await connection.authenticatedUsername == nil { channel.close(promise: nil) } }
             }
         }
-        context.fireChannelActive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

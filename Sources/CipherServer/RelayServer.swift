@@ -59,22 +59,39 @@ public final class RelayServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
-                    // Small frames only until the client has authenticated (the handler raises
-                    // the limit then), and every frame whole within twice the stall timeout.
-                    let decoder = FrameDecoder(
-                        maxFrameSize: min(RelayConfiguration.maxFrameSizeBeforeAuthentication, relay.maxFrameSize),
-                        frameDeadline: .seconds(2 * Int64(relay.partialFrameTimeoutSeconds))
-                    )
-                    try pipeline.addHandler(decoder)
-                    try pipeline.addHandler(RelayChannelHandler(shared: shared, decoder: decoder))
+                    let proxies = configuration.proxyProtocolSources
+                    guard proxies.contains(where: { $0.contains(channel.remoteAddress) }) else {
+                        return try Self.addRelayHandlers(to: channel, clientAddress: nil, shared: shared, sslContext: sslContext)
+                    }
+                    let header = ProxyHeaderHandler(timeout: shared.authenticationTimeout, securityLog: shared.service.securityLog) {
+                        channel, client in
+                        try Self.addRelayHandlers(to: channel, clientAddress: client, shared: shared, sslContext: sslContext)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(header)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
         localAddress = serverChannel.localAddress!
+    }
+
+    /// TLS, the stall timeout, framing and the relay's handler, for a client at `clientAddress`
+    /// (the connection's peer when nil; the address a balancer's PROXY header names otherwise).
+    private static func addRelayHandlers(
+        to channel: any Channel, clientAddress: String?, shared: RelayChannelContext, sslContext: NIOSSLContext
+    ) throws {
+        let relay = shared.service.configuration
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+        try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(relay.partialFrameTimeoutSeconds))))
+        // Small frames only until the client has authenticated (the handler raises the limit
+        // then), and every frame whole within twice the stall timeout.
+        let decoder = FrameDecoder(
+            maxFrameSize: min(RelayConfiguration.maxFrameSizeBeforeAuthentication, relay.maxFrameSize),
+            frameDeadline: .seconds(2 * Int64(relay.partialFrameTimeoutSeconds))
+        )
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(RelayChannelHandler(shared: shared, decoder: decoder, clientAddress: clientAddress))
     }
 
     /// The machine-readable ready line: `listening on HOST:PORT tls-sha256=HEX`.

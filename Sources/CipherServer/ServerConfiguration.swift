@@ -24,6 +24,11 @@ public struct ServerConfiguration: Sendable {
     /// before their connections are closed. With the store's close it keeps a stop well under
     /// the 10 seconds a supervisor usually waits before killing.
     public var shutdownGraceSeconds: UInt64 = 5
+    /// The balancers whose connections begin with a PROXY protocol version 2 header naming the
+    /// client (`--proxy-protocol --proxy-from CIDR`). A connection from these addresses must
+    /// send one; a connection from any other address is a client's own and is never read as
+    /// one. Empty: no header is read from anyone.
+    public var proxyProtocolSources: [AddressRange] = []
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

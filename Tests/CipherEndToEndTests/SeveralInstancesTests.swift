@@ -1,3 +1,4 @@
+import CipherServer
 import CipherTesting
 import Foundation
 import Testing
@@ -55,6 +56,26 @@ struct SeveralInstancesTests {
             let refused = try await impostor.initialize(on: endpoint)
             #expect(refused.status != 0, "a second identity registered bob: \(refused)")
         }
+    }
+
+    @Test("behind HAProxy each instance records the client's address (PROXY protocol v2), never the balancer's")
+    func clientAddressThroughBalancer() async throws {
+        let service = try await SeveralInstances()
+        let carol = try UserHome("carol")
+        try await carol.initialize(on: service.proxyEndpoint()).requireSuccess()
+        let serving = try await service.instancesServing { _ = try await carol.receive() }
+        #expect(serving.count == 1)
+        var carolEvents = 0
+        for instance in service.instances {
+            let directory = instance.dataDirectory.path
+            let pseudonyms = try FileSecurityLog(directory: directory)
+            let lines = try String(contentsOfFile: directory + "/security.log", encoding: .utf8).split(separator: "\n")
+            let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+            carolEvents += events.filter { $0["user"] == "carol" && $0["address"] == pseudonyms.pseudonym("127.0.0.1") }.count
+            #expect(!events.contains { $0["address"] == pseudonyms.pseudonym(SeveralInstances.balancerAddress) })
+        }
+        // Her registration and her login, both through HAProxy.
+        #expect(carolEvents >= 2)
     }
 
     @Test("one instance is killed mid-conversation: its clients reconnect through HAProxy; nothing lost or repeated")

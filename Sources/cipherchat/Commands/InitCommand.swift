@@ -69,7 +69,7 @@ struct InitCommand: AsyncParsableCommand {
             )
             try await client.setTrustPolicy(TrustPolicy(rawValue: trustPolicy)!)
             printSafely("registered \(user) at \(endpoint.description)")
-            printSafely("fingerprint: \(await client.fingerprint.displayString)")
+            printSafely("fingerprint: \(client.fingerprint.displayString)")
         }
     }
 
@@ -92,7 +92,7 @@ struct WhoamiCommand: AsyncParsableCommand {
             let client = try options.openClient(command: "cipherchat whoami")
             printSafely("user: \(client.username)")
             printSafely("server: \(client.endpoint.description)")
-            printSafely("fingerprint: \(await client.fingerprint.displayString)")
+            printSafely("fingerprint: \(client.fingerprint.displayString)")
         }
     }
 }

@@ -10,7 +10,7 @@ extension ChatClient {
     /// stuck on a silent relay does not end when cancelled: `Deadline` leaves it behind, and
     /// the command exits after the failure, the login with it.
     func startWithDeadline(receiving: Bool = true) async throws {
-        let started = try await Deadline.result(by: .now + .seconds(loginDeadlineSeconds)) {
+        let started: Void? = try await Deadline.result(by: .now + .seconds(loginDeadlineSeconds)) {
             try await self.start(receiving: receiving)
         }
         guard started != nil else {

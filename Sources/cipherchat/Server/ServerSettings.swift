@@ -1,4 +1,5 @@
 import CipherServer
+import Foundation
 import Logging
 
 /// Everything `cipherchat server` is told before it starts: the server's configuration and
@@ -10,6 +11,11 @@ struct ServerSettings {
     var postgresURL: String?
     /// How long one PostgreSQL store operation may take before `store_unavailable`.
     var storeTimeoutSeconds: UInt64 = 5
+    /// Whether connections from `proxyFrom` begin with a PROXY protocol header.
+    var proxyProtocol = ProxyProtocolVersion.off
+    /// The balancers allowed to send one; the resolver copies them into `server` when the
+    /// protocol is on.
+    var proxyFrom: [AddressRange] = []
 
     /// The queue's time to live in whole days, as operators think of it.
     var queueTTLDays: UInt64 {
@@ -22,6 +28,29 @@ struct ServerSettings {
         get { server.relay.blobTTLSeconds / 86_400 }
         set { server.relay.blobTTLSeconds = newValue * 86_400 }
     }
+}
+
+/// The PROXY protocol versions the relay reads.
+enum ProxyProtocolVersion: String, SettingValue {
+    case off
+    case v2
+
+    init?(settingText: String) { self.init(rawValue: settingText) }
+    var settingText: String { rawValue }
+}
+
+extension [AddressRange]: SettingValue {
+    init?(settingText: String) {
+        var ranges: [AddressRange] = []
+        for part in settingText.split(separator: ",") {
+            guard let range = AddressRange(part.trimmingCharacters(in: .whitespaces)) else { return nil }
+            ranges.append(range)
+        }
+        guard !ranges.isEmpty else { return nil }
+        self = ranges
+    }
+
+    var settingText: String { isEmpty ? "(none)" : map(\.description).joined(separator: ",") }
 }
 
 extension ServerSetting {
@@ -43,6 +72,8 @@ extension ServerSetting {
             .value("max-frame-size", \.server.relay.maxFrameSize, "Largest frame in bytes; a larger one closes the connection."),
             .value("messages-per-second", \.server.relay.messagesPerSecond, "Messages per second one connection may send (token bucket rate)."),
             .value("message-burst", \.server.relay.messageBurst, "Burst of messages one connection may send at once."),
+            .value("proxy-protocol", \.proxyProtocol, "v2 to read a PROXY protocol version 2 header (HAProxy's send-proxy-v2) at the start of every connection from proxy-from, so limits and the security log see the client's address; off by default."),
+            .value("proxy-from", \.proxyFrom, "Comma-separated addresses or CIDR blocks of the balancers that send the PROXY header; connections from elsewhere are clients' own."),
             .value("max-connections-per-address", \.server.relay.maxConnectionsPerAddress, "Connections from one address."),
             .value("max-connections", \.server.relay.maxConnections, "Connections in total."),
             .value("queue-quota", \.server.relay.queueQuota, "Envelopes one recipient's queue may hold."),

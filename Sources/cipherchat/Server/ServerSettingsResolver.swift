@@ -49,6 +49,7 @@ enum ServerSettingsResolver {
             try apply(setting, value, to: &resolved, source: setting.flag)
         }
         try validate(resolved)
+        if resolved.proxyProtocol == .v2 { resolved.server.proxyProtocolSources = resolved.proxyFrom }
         return resolved
     }
 
@@ -98,6 +99,11 @@ enum ServerSettingsResolver {
     private static func validate(_ settings: ServerSettings) throws(ServerSettingsError) {
         guard (settings.server.tlsCertificateFile == nil) == (settings.server.tlsKeyFile == nil) else {
             throw ServerSettingsError("give both tls-cert and tls-key, or neither")
+        }
+        switch (settings.proxyProtocol, settings.proxyFrom.isEmpty) {
+        case (.v2, true): throw ServerSettingsError("proxy-protocol v2 needs proxy-from: the balancers allowed to name a client's address")
+        case (.off, false): throw ServerSettingsError("proxy-from is only read with proxy-protocol v2")
+        default: break
         }
         for (key, port) in [("port", settings.server.port), ("metrics-port", settings.server.metricsPort)] where port > 65_535 {
             throw ServerSettingsError("\(key) must be at most 65535")

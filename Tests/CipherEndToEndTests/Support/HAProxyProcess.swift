@@ -14,7 +14,9 @@ final class HAProxyProcess {
     private var process: ChildProcess?
     let port: Int
 
-    init(backends: [RelayEndpoint]) async throws {
+    /// With `proxyHeaderSource`, HAProxy connects to the relays from that loopback address and
+    /// begins each connection with a PROXY protocol v2 header naming the client.
+    init(backends: [RelayEndpoint], proxyHeaderSource: String? = nil) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
             throw HarnessError("HAProxy is not installed (apt-get install haproxy)")
         }
@@ -23,7 +25,7 @@ final class HAProxyProcess {
         for attempt in 0..<Self.startAttempts {
             let port = try LoopbackPort.free()
             let configuration = directory.url.appending(path: "haproxy-\(attempt).cfg")
-            try Self.configuration(port: port, backends: backends).write(to: configuration, atomically: true, encoding: .utf8)
+            try Self.configuration(port: port, backends: backends, proxyHeaderSource: proxyHeaderSource).write(to: configuration, atomically: true, encoding: .utf8)
             let child = try ChildProcess(
                 executable: Self.executable, arguments: ["-db", "-f", configuration.path],
                 environment: ProcessInfo.processInfo.environment,
@@ -50,9 +52,10 @@ final class HAProxyProcess {
         RelayEndpoint(host: "127.0.0.1", port: port, fingerprint: fingerprint)
     }
 
-    private static func configuration(port: Int, backends: [RelayEndpoint]) -> String {
+    private static func configuration(port: Int, backends: [RelayEndpoint], proxyHeaderSource: String?) -> String {
+        let proxyHeader = proxyHeaderSource.map { " source \($0) send-proxy-v2" } ?? ""
         let servers = backends.enumerated().map { index, backend in
-            "    server relay\(index) \(backend.host):\(backend.port) check inter 200ms fall 1 rise 2"
+            "    server relay\(index) \(backend.host):\(backend.port)\(proxyHeader) check inter 200ms fall 1 rise 2"
         }
         return """
             global

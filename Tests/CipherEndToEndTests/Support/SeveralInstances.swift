@@ -18,20 +18,27 @@ final class SeveralInstances {
     let proxy: HAProxyProcess
     private let sharedBlobs: TemporaryDirectory
 
+    /// HAProxy's address towards the relays, from which they take PROXY protocol v2 headers
+    /// naming clients. Clients connect from 127.0.0.1.
+    static let balancerAddress = "127.0.0.3"
+
     /// `relayArguments` are added to both instances' `cipherchat server` (limits, for instance).
     init(relayArguments: [String] = []) async throws {
         cluster = try PostgresCluster()
         do {
             sharedBlobs = try TemporaryDirectory(prefix: "shared-blobs")
             let url = try cluster.createDatabase()
-            let shared = ["--postgres", url, "--blob-dir", sharedBlobs.url.path] + relayArguments
+            let shared = ["--postgres", url, "--blob-dir", sharedBlobs.url.path]
+                + ["--proxy-protocol", "v2", "--proxy-from", Self.balancerAddress] + relayArguments
             let first = try await RelayProcess(arguments: shared)
             // The second instance takes the first's certificate and key: one service, one pin.
             let certificate = first.dataDirectory.appending(path: "relay-cert.pem").path
             let key = first.dataDirectory.appending(path: "relay-key.pem").path
             let second = try await RelayProcess(arguments: shared + ["--tls-cert", certificate, "--tls-key", key])
             instances = [first, second]
-            proxy = try await HAProxyProcess(backends: [try first.requireEndpoint(), try second.requireEndpoint()])
+            proxy = try await HAProxyProcess(
+                backends: [try first.requireEndpoint(), try second.requireEndpoint()], proxyHeaderSource: Self.balancerAddress
+            )
         } catch {
             cluster.stop()
             throw error

@@ -9,11 +9,19 @@ import NIOSSL
 struct RawTLSClient {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    static func connect(port: Int, trust: RelayTLS.ServerTrust) async throws -> RawTLSClient {
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8); with `proxyHeader`,
+    /// sends those bytes before TLS begins, as a balancer does.
+    static func connect(
+        port: Int, trust: RelayTLS.ServerTrust, from source: String = "127.0.0.1", proxyHeader: [UInt8]? = nil
+    ) async throws -> RawTLSClient {
         let context = try RelayTLS.clientContext(trust: trust)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(to: try SocketAddress(ipAddress: source, port: 0))
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let proxyHeader {
+                        try channel.pipeline.syncOperations.addHandler(LeadingBytesWriter(bytes: proxyHeader))
+                    }
                     try channel.pipeline.syncOperations.addHandler(RelayTLS.clientHandler(context: context, trust: trust, hostname: nil))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
@@ -45,5 +53,21 @@ struct RawTLSClient {
             }
             return frames
         }
+    }
+}
+
+/// Writes its bytes first thing on a new connection, ahead of the TLS handshake after it.
+private final class LeadingBytesWriter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let bytes: [UInt8]
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes)), promise: nil)
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

@@ -22,7 +22,7 @@ final class TestRelay: @unchecked Sendable {
 
     static func start(
         directory existing: String? = nil, port: Int = 0, observer: any RelayObserver = SilentRelayObserver(),
-        configure: (inout RelayConfiguration) -> Void = { _ in }
+        proxyFrom: [AddressRange] = [], configure: (inout RelayConfiguration) -> Void = { _ in }
     ) async throws -> TestRelay {
         let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cipherchat-relay-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -33,6 +33,7 @@ final class TestRelay: @unchecked Sendable {
         // A client's login waits for a cooperative thread; under a busy suite that can take
         // longer than the relay's default minute, and no test here is about that timeout.
         configuration.relay.authenticationTimeoutSeconds = 600
+        configuration.proxyProtocolSources = proxyFrom
         configure(&configuration.relay)
         let store = try SQLiteRelayStore(path: directory + "/relay.sqlite")
         let server = try await RelayServer(
