@@ -35,6 +35,27 @@ struct ServerSettingsTests {
         #expect(settings.server.relay.queueTTLSeconds == 30 * 86_400)
     }
 
+    @Test("the PROXY protocol: on only with the balancers named, from a flag or the environment")
+    func proxyProtocol() throws {
+        #expect(try resolve([]).server.proxyProtocolSources.isEmpty)
+        let settings = try resolve(["--proxy-protocol", "v2", "--proxy-from", "10.0.0.5, fd00::/8"])
+        #expect(settings.server.proxyProtocolSources.map(\.description) == ["10.0.0.5/32", "fd00::/8"])
+        let fromEnvironment = try resolve([], environment: ["CIPHERCHAT_PROXY_PROTOCOL": "v2", "CIPHERCHAT_PROXY_FROM": "172.30.0.10"])
+        #expect(fromEnvironment.server.proxyProtocolSources.map(\.description) == ["172.30.0.10/32"])
+        #expect(throws: ServerSettingsError("proxy-protocol v2 needs proxy-from: the balancers allowed to name a client's address")) {
+            try resolve(["--proxy-protocol", "v2"])
+        }
+        #expect(throws: ServerSettingsError("proxy-from is only read with proxy-protocol v2")) {
+            try resolve(["--proxy-from", "10.0.0.5"])
+        }
+        #expect(throws: ServerSettingsError("invalid value '10.0.0.0/40' for proxy-from (from --proxy-from)")) {
+            try resolve(["--proxy-protocol", "v2", "--proxy-from", "10.0.0.0/40"])
+        }
+        #expect(throws: ServerSettingsError("invalid value 'v1' for proxy-protocol (from --proxy-protocol)")) {
+            try resolve(["--proxy-protocol", "v1", "--proxy-from", "10.0.0.5"])
+        }
+    }
+
     @Test("a flag wins over the environment, the environment over the file, the file over the default")
     func precedence() throws {
         let settings = try resolve(
