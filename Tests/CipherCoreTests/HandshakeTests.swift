@@ -58,6 +58,37 @@ struct HandshakeTests {
         #expect(throws: IdentityError.badSignature("post-quantum prekey")) { try PrekeyBundle(wire: wire) }
     }
 
+    @Test("a post-quantum prekey whose ML-KEM key has a coefficient of 3329 or more is refused, though its owner signed it")
+    func invalidXWingKey() throws {
+        let random = SeededRandomSource(seed: "invalid-xwing")
+        let bob = try TestUser(name: "bob", identity: TestIdentities.bob, random: random)
+        // The first 12-bit coefficient of the ML-KEM-768 key (its first byte and a half) set to
+        // 4095: outside Z_3329, so not the encoding of any key (FIPS 203, 7.2).
+        var publicKey = bob.postQuantumPrekey.publicPrekey.publicKey
+        publicKey[0] = 0xFF
+        publicKey[1] |= 0x0F
+        var wire = bob.postQuantumPrekey.publicPrekey.wire
+        wire.publicKey = Data(publicKey)
+        wire.signature = Data(try TestIdentities.bob.sign(PostQuantumPrekey.statement(id: wire.id, createdAt: wire.createdAt, publicKey: publicKey)))
+        #expect(throws: IdentityError.malformed("post-quantum prekey")) {
+            try PostQuantumPrekey(wire: wire, owner: TestIdentities.bob.publicIdentity)
+        }
+        // 3329 (q itself) is refused too, as PROTOCOL.md 5.1's example says.
+        publicKey[0] = 0x01
+        publicKey[1] = (publicKey[1] & 0xF0) | 0x0D
+        wire.publicKey = Data(publicKey)
+        wire.signature = Data(try TestIdentities.bob.sign(PostQuantumPrekey.statement(id: wire.id, createdAt: wire.createdAt, publicKey: publicKey)))
+        #expect(throws: IdentityError.malformed("post-quantum prekey")) {
+            try PostQuantumPrekey(wire: wire, owner: TestIdentities.bob.publicIdentity)
+        }
+        // The same key with the coefficient at 3328, the largest allowed, is taken.
+        publicKey[0] = 0x00
+        publicKey[1] = (publicKey[1] & 0xF0) | 0x0D
+        wire.publicKey = Data(publicKey)
+        wire.signature = Data(try TestIdentities.bob.sign(PostQuantumPrekey.statement(id: wire.id, createdAt: wire.createdAt, publicKey: publicKey)))
+        #expect(throws: Never.self) { try PostQuantumPrekey(wire: wire, owner: TestIdentities.bob.publicIdentity) }
+    }
+
     @Test("an identity whose encryption key is not certified by its signing key is refused")
     func uncertifiedEncryptionKey() throws {
         var wire = TestIdentities.bob.publicIdentity.wire

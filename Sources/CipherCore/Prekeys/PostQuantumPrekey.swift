@@ -14,7 +14,7 @@ public struct PostQuantumPrekey: Sendable, Hashable {
     public let signature: [UInt8]
 
     public init(wire: WirePostQuantumPrekey, owner: PublicIdentity) throws(IdentityError) {
-        guard wire.publicKey.count == Self.publicKeySize,
+        guard Self.isValidPublicKey(wire.publicKey),
               (try? XWingMLKEM768X25519.PublicKey(rawRepresentation: wire.publicKey)) != nil else {
             throw .malformed("post-quantum prekey")
         }
@@ -42,6 +42,22 @@ public struct PostQuantumPrekey: Sendable, Hashable {
         wire.publicKey = Data(publicKey)
         wire.signature = Data(signature)
         return wire
+    }
+
+    /// Whether `bytes` are an X-Wing public key (PROTOCOL.md 5.1): 1216 bytes, of which the
+    /// first 1184 are an ML-KEM-768 encapsulation key that passes FIPS 203's modulus check
+    /// (section 7.2: each of its 768 12-bit coefficients, packed two in three bytes in its first
+    /// 1152 bytes, is below q = 3329), then any 32 bytes of X25519 public key. swift-crypto does
+    /// not check the coefficients, and a key that fails makes every encapsulation to it fail:
+    /// a relay that stored one would hand out a bundle no one can start a session with.
+    static func isValidPublicKey(_ bytes: some Collection<UInt8>) -> Bool {
+        guard bytes.count == publicKeySize else { return false }
+        let packed = Array(bytes.prefix(1152))
+        return stride(from: 0, to: packed.count, by: 3).allSatisfy { index in
+            let first = UInt16(packed[index]) | UInt16(packed[index + 1] & 0x0F) << 8
+            let second = UInt16(packed[index + 1] >> 4) | UInt16(packed[index + 2]) << 4
+            return first < 3329 && second < 3329
+        }
     }
 
     static func statement(id: UInt32, createdAt: UInt64, publicKey: [UInt8]) -> [UInt8] {
