@@ -18,6 +18,11 @@ let package = Package(
     products: [
         .executable(name: "cipherchat", targets: ["cipherchat"]),
         .library(name: "CipherCore", targets: ["CipherCore"]),
+        // For the fuzzing package in Fuzz/, which builds apart with sanitizers (scripts/fuzz.sh).
+        .library(name: "CipherWire", targets: ["CipherWire"]),
+        .library(name: "CipherNIO", targets: ["CipherNIO"]),
+        .library(name: "CipherRelay", targets: ["CipherRelay"]),
+        .library(name: "CipherTesting", targets: ["CipherTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
