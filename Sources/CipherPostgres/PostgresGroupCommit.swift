@@ -6,7 +6,7 @@ struct PostgresGroupCommit {
     /// An `enqueue` call waiting for its batch's statement to decide its envelope's fate.
     struct Waiting {
         let envelope: NewEnvelope
-        let quota: Int
+        let quota: QueueQuota
         let decided: CheckedContinuation<(EnqueueResult, CommitSignal), any Error>
     }
 

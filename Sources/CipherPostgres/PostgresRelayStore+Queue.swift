@@ -15,7 +15,7 @@ import PostgresNIO
 /// afterwards (`WALFlusher`) makes every earlier batch durable at once: that is when tickets
 /// complete and senders are acknowledged.
 extension PostgresRelayStore {
-    public func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket {
+    public func enqueue(_ envelope: NewEnvelope, quota: QueueQuota) async throws -> EnqueueTicket {
         return try await bounded { [self] in
             let (result, signal) = try await withCheckedThrowingContinuation { continuation in
                 let call = PostgresGroupCommit.Waiting(envelope: envelope, quota: quota, decided: continuation)
@@ -29,7 +29,12 @@ extension PostgresRelayStore {
                 case false?: break
                 }
             }
-            if case .quotaExceeded = result { return EnqueueTicket(result: result) { completion in completion(.success(())) } }
+            switch result {
+            case .quotaExceeded, .senderQuotaExceeded:
+                return EnqueueTicket(result: result) { completion in completion(.success(())) }
+            case .stored, .duplicate:
+                break
+            }
             // A duplicate may be of an envelope in this very batch: it too waits for the commit.
             return EnqueueTicket(result: result) { completion in signal.notify(completion) }
         }
@@ -182,13 +187,15 @@ extension PostgresRelayStore {
         let clientMessageIDs = envelopes.map { ByteBuffer(bytes: $0.clientMessageID) }
         let acceptedAt = envelopes.map { Int64(clamping: $0.acceptedAtMilliseconds) }
         let bodies = envelopes.map { ByteBuffer(bytes: $0.envelope) }
-        let quotas = calls.map { Int64($0.quota) }
+        let quotas = calls.map { Int64($0.quota.total) }
+        let senderQuotas = calls.map { Int64($0.quota.perSender) }
         let acknowledgedRecipients = batch.deletions.map(\.recipient)
         let acknowledgedIDs = batch.deletions.map { Int64(clamping: $0.deliveryID) }
         let rows = try await connection.query("""
             SELECT out_ordinal, out_outcome, out_delivery_id, out_accepted_at, out_envelope FROM cipherchat_commit_batch(
                 \(senders)::text[], \(recipients)::text[], \(clientMessageIDs)::bytea[], \(acceptedAt)::bigint[],
-                \(bodies)::bytea[], \(quotas)::bigint[], \(instanceID), \(acknowledgedRecipients)::text[], \(acknowledgedIDs)::bigint[])
+                \(bodies)::bytea[], \(quotas)::bigint[], \(senderQuotas)::bigint[], \(instanceID),
+                \(acknowledgedRecipients)::text[], \(acknowledgedIDs)::bigint[])
             """, logger: logger)
         var results = [EnqueueResult?](repeating: nil, count: calls.count)
         for try await (ordinal, outcome, id, accepted, stored) in rows.decode((Int32, Int16, Int64?, Int64?, ByteBuffer?).self) {
@@ -209,7 +216,9 @@ extension PostgresRelayStore {
                     envelope: stored.map { Array($0.readableBytesView) } ?? []
                 ))
             case (2, _, _):
-                results[index] = .quotaExceeded(quota: calls[index].quota)
+                results[index] = .quotaExceeded(quota: calls[index].quota.total)
+            case (3, _, _):
+                results[index] = .senderQuotaExceeded(quota: calls[index].quota.perSender)
             default:
                 throw PostgresRelayStoreError.unexpectedResult
             }

@@ -121,6 +121,7 @@ enum PostgresSchema {
             "CREATE INDEX blobs_by_owner ON blobs (owner)",
             "CREATE INDEX blobs_by_created_at ON blobs (created_at)",
         ]),
+        Migration(version: 4, name: "queue-sender-share", statements: [commitBatchWithSenderShareFunction]),
     ]
 
     /// Appends a room's statement at `the_epoch` and replaces its members, in one transaction,
@@ -189,6 +190,65 @@ enum PostgresSchema {
                     RETURN QUERY SELECT i, 2::smallint, NULL::bigint, NULL::bigint, NULL::bytea;
                     CONTINUE;
                 END IF;
+                INSERT INTO queue (sender, recipient, client_message_id, accepted_at, envelope)
+                    VALUES (senders[i], recipients[i], client_message_ids[i], accepted[i], envelopes[i])
+                    RETURNING delivery_id INTO new_id;
+                PERFORM pg_notify('\(queueChannel)', instance || ' ' || recipients[i]);
+                RETURN QUERY SELECT i, 0::smallint, new_id, accepted[i], NULL::bytea;
+            END LOOP;
+        END
+        $$
+        """
+
+    /// `commitBatchFunction` with each sender's share of its recipient's quota: outcome 3 when
+    /// the recipient's queue holds `sender_quotas[i]` envelopes from that sender already. The
+    /// first function stays, so that instances of the release before keep working against this
+    /// database during a rolling upgrade (without the share).
+    static let commitBatchWithSenderShareFunction = """
+        CREATE FUNCTION cipherchat_commit_batch(
+            senders text[], recipients text[], client_message_ids bytea[], accepted bigint[],
+            envelopes bytea[], quotas bigint[], sender_quotas bigint[], instance text,
+            acknowledged_recipients text[], acknowledged_ids bigint[]
+        ) RETURNS TABLE (
+            out_ordinal integer, out_outcome smallint, out_delivery_id bigint, out_accepted_at bigint,
+            out_envelope bytea
+        ) LANGUAGE plpgsql AS $$
+        DECLARE
+            i integer;
+            new_id bigint;
+        BEGIN
+            PERFORM 1 FROM queue_counts
+                WHERE recipient = ANY (recipients) OR recipient = ANY (acknowledged_recipients)
+                ORDER BY recipient FOR UPDATE;
+            WITH gone AS (
+                     DELETE FROM queue q USING unnest(acknowledged_recipients, acknowledged_ids) AS a (who, id)
+                     WHERE q.recipient = a.who AND q.delivery_id = a.id RETURNING q.recipient
+                 ),
+                 per_recipient AS (SELECT g.recipient, count(*) AS n FROM gone g GROUP BY g.recipient)
+                UPDATE queue_counts c SET queued = c.queued - p.n FROM per_recipient p WHERE c.recipient = p.recipient;
+            FOR i IN 1 .. coalesce(array_length(recipients, 1), 0) LOOP
+                RETURN QUERY SELECT i, 1::smallint, q.delivery_id, q.accepted_at, q.envelope FROM queue q
+                    WHERE q.recipient = recipients[i] AND q.sender = senders[i]
+                      AND q.client_message_id = client_message_ids[i];
+                CONTINUE WHEN FOUND;
+                PERFORM 1 FROM queue_counts WHERE recipient = recipients[i] AND queued < quotas[i];
+                IF NOT FOUND THEN
+                    RETURN QUERY SELECT i, 2::smallint, NULL::bigint, NULL::bigint, NULL::bytea;
+                    CONTINUE;
+                END IF;
+                -- The sender's share: counted on the unique index (recipient, sender, ...),
+                -- under the recipient's counter row locked above, so no other batch adds to it
+                -- meanwhile. Only looked at when the share is smaller than the whole quota.
+                IF sender_quotas[i] < quotas[i] AND (
+                    SELECT count(*) FROM (
+                        SELECT 1 FROM queue q WHERE q.recipient = recipients[i] AND q.sender = senders[i]
+                        LIMIT sender_quotas[i]
+                    ) AS from_sender
+                ) >= sender_quotas[i] THEN
+                    RETURN QUERY SELECT i, 3::smallint, NULL::bigint, NULL::bigint, NULL::bytea;
+                    CONTINUE;
+                END IF;
+                UPDATE queue_counts SET queued = queued + 1 WHERE recipient = recipients[i];
                 INSERT INTO queue (sender, recipient, client_message_id, accepted_at, envelope)
                     VALUES (senders[i], recipients[i], client_message_ids[i], accepted[i], envelopes[i])
                     RETURNING delivery_id INTO new_id;

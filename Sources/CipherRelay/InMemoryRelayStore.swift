@@ -51,12 +51,15 @@ public actor InMemoryRelayStore: RelayStore {
 
     public func oneTimePrekeyCount(username: String) -> Int { oneTimePrekeys[username]?.count ?? 0 }
 
-    public func enqueue(_ envelope: NewEnvelope, quota: Int) -> EnqueueTicket {
+    public func enqueue(_ envelope: NewEnvelope, quota: QueueQuota) -> EnqueueTicket {
         let queue = queues[envelope.recipient] ?? []
         if let existing = queue.first(where: { $0.sender == envelope.sender && $0.clientMessageID == envelope.clientMessageID }) {
             return EnqueueTicket(result: .duplicate(existing)) {}
         }
-        guard queue.count < quota else { return EnqueueTicket(result: .quotaExceeded(quota: quota)) {} }
+        guard queue.count < quota.total else { return EnqueueTicket(result: .quotaExceeded(quota: quota.total)) {} }
+        guard queue.count(where: { $0.sender == envelope.sender }) < quota.perSender else {
+            return EnqueueTicket(result: .senderQuotaExceeded(quota: quota.perSender)) {}
+        }
         let stored = QueuedEnvelope(
             deliveryID: nextDeliveryID, sender: envelope.sender, recipient: envelope.recipient,
             clientMessageID: envelope.clientMessageID, acceptedAtMilliseconds: envelope.acceptedAtMilliseconds,

@@ -23,6 +23,12 @@ public struct RelayConfiguration: Sendable {
     public var maxConnections = 15_000
     /// Envelopes one recipient's queue may hold.
     public var queueQuota = 10_000
+    /// Of those, how many may come from one sender (a user, or a room for its members' copies):
+    /// a quarter, so one sender cannot keep everyone else from reaching a recipient.
+    public var queueQuotaPerSender = 2_500
+
+    /// The queue quota as the store applies it.
+    public var queueQuotas: QueueQuota { QueueQuota(total: queueQuota, perSender: queueQuotaPerSender) }
     /// How long an undelivered envelope is kept.
     public var queueTTLSeconds: UInt64 = 30 * 86_400
     /// How long a login or registration challenge stays valid.

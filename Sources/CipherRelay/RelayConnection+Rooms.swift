@@ -241,7 +241,7 @@ extension RelayConnection {
                 sender: room, recipient: recipient, clientMessageID: clientMessageID,
                 acceptedAtMilliseconds: service.clock.wallMilliseconds, envelope: bytes
             ),
-            quota: service.configuration.queueQuota
+            quota: service.configuration.queueQuotas
         )
         switch ticket.result {
         case .stored(let envelope):
@@ -253,6 +253,11 @@ extension RelayConnection {
             // Recorded against the sender, as for a message to one user: the log says who hit
             // the limit, not whose queue was full.
             service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: "queue_quota"))
+            return nil
+        case .senderQuotaExceeded:
+            // The room's share of the member's queue is used up.
+            let limit = RelayLimit.queueQuotaPerSender.rawValue
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: username, detail: limit))
             return nil
         }
     }

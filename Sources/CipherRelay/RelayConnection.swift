@@ -348,7 +348,7 @@ public actor RelayConnection {
                 sender: sender, recipient: send.recipient, clientMessageID: Array(send.clientMessageID),
                 acceptedAtMilliseconds: service.clock.wallMilliseconds, envelope: Array(send.envelope)
             ),
-            quota: service.configuration.queueQuota
+            quota: service.configuration.queueQuotas
         )
         switch ticket.result {
         case .stored(let envelope):
@@ -361,6 +361,15 @@ public actor RelayConnection {
             service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: "queue_quota"))
             service.observer.limitHit(.queueQuota)
             self.send(error: .queueFull, "the recipient's queue is full (\(quota) messages)", requestID: requestID, limit: "queue_quota")
+            return .keepOpen
+        case .senderQuotaExceeded(let quota):
+            let limit = RelayLimit.queueQuotaPerSender
+            service.securityLog.record(SecurityEvent(kind: .limitHit, address: address, username: sender, detail: limit.rawValue))
+            service.observer.limitHit(limit)
+            self.send(
+                error: .queueFull, "the recipient's queue holds \(quota) messages from you, your share of it",
+                requestID: requestID, limit: limit.rawValue
+            )
             return .keepOpen
         }
         // The sender's acknowledgement waits for the group commit, off this connection's path,

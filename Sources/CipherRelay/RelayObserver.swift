@@ -33,6 +33,7 @@ public enum RelayLimit: String, Sendable, CaseIterable {
     case frameSize = "frame_size"
     case messageRate = "message_rate"
     case queueQuota = "queue_quota"
+    case queueQuotaPerSender = "queue_quota_per_sender"
     case connectionsTotal = "connections_total"
     case connectionsPerAddress = "connections_per_address"
 }

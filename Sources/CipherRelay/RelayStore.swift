@@ -100,6 +100,26 @@ public enum EnqueueResult: Sendable, Hashable {
     case duplicate(QueuedEnvelope)
     /// The recipient's queue holds `quota` envelopes already.
     case quotaExceeded(quota: Int)
+    /// The recipient's queue holds `quota` envelopes from this sender already: its share.
+    case senderQuotaExceeded(quota: Int)
+}
+
+/// How many envelopes a recipient's queue may hold: in all, and from one sender (a user, or a
+/// room for its members' copies), so that one sender cannot fill a queue and keep everyone
+/// else from reaching its owner (SECURITY.md 12).
+public struct QueueQuota: Sendable, Hashable, ExpressibleByIntegerLiteral {
+    public let total: Int
+    public let perSender: Int
+
+    public init(total: Int, perSender: Int) {
+        self.total = total
+        self.perSender = min(perSender, total)
+    }
+
+    /// A quota with no separate share: one sender may fill it all.
+    public init(integerLiteral total: Int) {
+        self.init(total: total, perSender: total)
+    }
 }
 
 /// The outcome of `enqueue`, known as soon as the envelope has its place in the queue, and a
@@ -150,7 +170,7 @@ public protocol QueueStore: Sendable {
     /// Places the envelope in the recipient's queue. Calls made one after another from one
     /// task keep their order. Implementations batch the commits of concurrent calls (group
     /// commit); `EnqueueTicket.durable()` waits for the commit.
-    func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket
+    func enqueue(_ envelope: NewEnvelope, quota: QueueQuota) async throws -> EnqueueTicket
     /// The recipient's envelopes in delivery-id order, after `afterID`, at most `limit`.
     func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope]
     /// Deletes acknowledged envelopes; ids that are not the recipient's are ignored.

@@ -37,10 +37,18 @@ struct GroupCommitState {
     enum Acceptance {
         case stored(QueuedEnvelope, CommitSignal, startsBatch: Bool)
         case quotaExceeded(quota: Int)
+        case senderQuotaExceeded(quota: Int)
+    }
+
+    /// A sender's envelopes in one recipient's queue.
+    struct SenderKey: Hashable {
+        let recipient: String
+        let sender: String
     }
 
     private(set) var nextDeliveryID: UInt64
     private var queuedCounts: [String: Int]
+    private var queuedBySender: [SenderKey: Int] = [:]
     /// Accepted envelopes whose transaction has not finished yet, in the open batch or in
     /// the one being written.
     private var uncommitted: [EnvelopeKey: QueuedEnvelope] = [:]
@@ -65,6 +73,7 @@ struct GroupCommitState {
         queuedCounts = [:]
         for key in queuedKeys {
             queuedCounts[key.recipient, default: 0] += 1
+            queuedBySender[SenderKey(recipient: key.recipient, sender: key.sender), default: 0] += 1
             committedKeyHashes[key.hashValue, default: 0] += 1
         }
     }
@@ -78,9 +87,12 @@ struct GroupCommitState {
 
     /// Gives the envelope the next delivery id and a place in the open batch, unless the
     /// recipient's queue is full. The caller has checked it is no duplicate.
-    mutating func accept(_ envelope: NewEnvelope, quota: Int) -> Acceptance {
+    mutating func accept(_ envelope: NewEnvelope, quota: QueueQuota) -> Acceptance {
         let queued = queuedCount(for: envelope.recipient)
-        guard queued < quota else { return .quotaExceeded(quota: quota) }
+        guard queued < quota.total else { return .quotaExceeded(quota: quota.total) }
+        let senderKey = SenderKey(recipient: envelope.recipient, sender: envelope.sender)
+        let fromSender = queuedBySender[senderKey] ?? 0
+        guard fromSender < quota.perSender else { return .senderQuotaExceeded(quota: quota.perSender) }
         let stored = QueuedEnvelope(
             deliveryID: nextDeliveryID, sender: envelope.sender, recipient: envelope.recipient,
             clientMessageID: envelope.clientMessageID, acceptedAtMilliseconds: envelope.acceptedAtMilliseconds,
@@ -88,6 +100,7 @@ struct GroupCommitState {
         )
         nextDeliveryID += 1
         queuedCounts[envelope.recipient] = queued + 1
+        queuedBySender[senderKey] = fromSender + 1
         uncommitted[EnvelopeKey(stored)] = stored
         let startsBatch = openBatch == nil
         if startsBatch { openNewBatch() }
@@ -135,7 +148,7 @@ struct GroupCommitState {
             if committed {
                 committedKeyHashes[key.hashValue, default: 0] += 1
             } else {
-                removeQueued(1, for: envelope.recipient)
+                removeQueued(key)
             }
         }
         for deletion in batch.deletions { uncommittedDeletions.remove(deletion.deliveryID) }
@@ -147,7 +160,7 @@ struct GroupCommitState {
     /// Forgets envelopes deleted from disk (acknowledged or expired).
     mutating func removeCommitted(_ keys: [EnvelopeKey]) {
         for key in keys {
-            removeQueued(1, for: key.recipient)
+            removeQueued(key)
             let hash = key.hashValue
             if let count = committedKeyHashes[hash], count > 1 {
                 committedKeyHashes[hash] = count - 1
@@ -157,10 +170,12 @@ struct GroupCommitState {
         }
     }
 
-    private mutating func removeQueued(_ count: Int, for recipient: String) {
-        guard count > 0 else { return }
-        let remaining = queuedCount(for: recipient) - count
-        queuedCounts[recipient] = remaining > 0 ? remaining : nil
+    private mutating func removeQueued(_ key: EnvelopeKey) {
+        let remaining = queuedCount(for: key.recipient) - 1
+        queuedCounts[key.recipient] = remaining > 0 ? remaining : nil
+        let senderKey = SenderKey(recipient: key.recipient, sender: key.sender)
+        let fromSender = (queuedBySender[senderKey] ?? 0) - 1
+        queuedBySender[senderKey] = fromSender > 0 ? fromSender : nil
     }
 }
 

@@ -12,7 +12,7 @@ import GRDB
 /// another, so every committed state of the queue holds a prefix of the ids handed out (less
 /// those of a failed batch), and a reader paging with `after:` never skips one.
 extension SQLiteRelayStore {
-    public func enqueue(_ envelope: NewEnvelope, quota: Int) throws -> EnqueueTicket {
+    public func enqueue(_ envelope: NewEnvelope, quota: QueueQuota) throws -> EnqueueTicket {
         let key = GroupCommitState.EnvelopeKey(envelope)
         // Most envelopes are new: when the filter of committed keys rules a match out, the
         // decision needs no read at all.
@@ -55,6 +55,8 @@ extension SQLiteRelayStore {
             }
         case .accepted(.quotaExceeded(let quota)):
             return EnqueueTicket(result: .quotaExceeded(quota: quota)) { completion in completion(.success(())) }
+        case .accepted(.senderQuotaExceeded(let quota)):
+            return EnqueueTicket(result: .senderQuotaExceeded(quota: quota)) { completion in completion(.success(())) }
         case .accepted(.stored(let stored, let signal, let startsBatch)):
             if startsBatch { scheduleFlush() }
             return EnqueueTicket(result: .stored(stored)) { completion in signal.notify(completion) }

@@ -75,7 +75,7 @@ struct SQLiteStoreTests {
             for index in 0..<count {
                 group.addTask {
                     let envelope = Fixtures.envelope(from: "sender\(index % 10)", to: "bob", clientID: UInt8(index / 10))
-                    let ticket = try store.enqueue(envelope, quota: count)
+                    let ticket = try store.enqueue(envelope, quota: QueueQuota(total: count, perSender: count))
                     try await ticket.durable()
                     return ticket.result.envelope
                 }

@@ -200,6 +200,42 @@ struct StoreContractTests {
         }
     }
 
+    @Test("one sender fills only its share of a queue: others still reach the recipient, and an acknowledgement or an expiry frees the share", arguments: StoreFactory.all)
+    func senderShare(factory: StoreFactory) async throws {
+        try await factory.withStore { store async throws in
+            let quota = QueueQuota(total: 5, perSender: 2)
+            var fromMallory: [QueuedEnvelope] = []
+            for clientID in UInt8(0)..<2 {
+                let envelope = Fixtures.envelope(from: "mallory", to: "bob", clientID: clientID, at: UInt64(clientID))
+                fromMallory.append(try #require(try await store.enqueueDurably(envelope, quota: quota).envelope))
+            }
+            // A third from the same sender, before and after its batch commits: refused.
+            #expect(try await store.enqueue(Fixtures.envelope(from: "mallory", to: "bob", clientID: 2), quota: quota).result
+                == .senderQuotaExceeded(quota: 2))
+            // A repeat of one queued is still recognised.
+            #expect(try await store.enqueue(Fixtures.envelope(from: "mallory", to: "bob", clientID: 1, at: 1), quota: quota).result
+                == .duplicate(fromMallory[1]))
+            // Other senders, and mallory to another recipient, are not held back.
+            for sender in ["alice", "carol"] {
+                #expect(try await store.enqueueDurably(Fixtures.envelope(from: sender, to: "bob", clientID: 9), quota: quota).envelope != nil)
+            }
+            #expect(try await store.enqueueDurably(Fixtures.envelope(from: "mallory", to: "erin", clientID: 2), quota: quota).envelope != nil)
+            // The whole quota still binds first: 4 queued, one more fits, then nobody.
+            #expect(try await store.enqueueDurably(Fixtures.envelope(from: "dave", to: "bob", clientID: 9), quota: quota).envelope != nil)
+            #expect(try await store.enqueue(Fixtures.envelope(from: "frank", to: "bob", clientID: 9), quota: quota).result
+                == .quotaExceeded(quota: 5))
+
+            // Acknowledging one of mallory's frees a place in the queue and in mallory's share.
+            try await store.acknowledge(recipient: "bob", deliveryIDs: [fromMallory[0].deliveryID])
+            #expect(try await store.enqueueDurably(Fixtures.envelope(from: "mallory", to: "bob", clientID: 3, at: 10), quota: quota).envelope != nil)
+            #expect(try await store.enqueue(Fixtures.envelope(from: "mallory", to: "bob", clientID: 4), quota: quota).result
+                == .quotaExceeded(quota: 5))
+            // Expiring mallory's oldest (accepted at 1) frees its share again.
+            #expect(try await store.expire(acceptedBefore: 2) >= 1)
+            #expect(try await store.enqueueDurably(Fixtures.envelope(from: "mallory", to: "bob", clientID: 5, at: 11), quota: quota).envelope != nil)
+        }
+    }
+
     @Test("pending pages through a queue with after and limit", arguments: StoreFactory.all)
     func pendingPaging(factory: StoreFactory) async throws {
         try await factory.withStore { store async throws in

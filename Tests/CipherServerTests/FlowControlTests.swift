@@ -23,7 +23,7 @@ struct FlowControlTests {
                     sender: "alice", recipient: "bob", clientMessageID: random.bytes(16),
                     acceptedAtMilliseconds: 1_767_225_600_000, envelope: random.bytes(64)
                 ),
-                quota: queued
+                quota: QueueQuota(total: queued, perSender: queued)
             )
         }
         try await last?.durable()

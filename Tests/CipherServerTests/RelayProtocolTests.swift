@@ -353,6 +353,36 @@ struct RelayLimitTests {
         await relay.stop()
     }
 
+    @Test("one sender fills only its share of an offline recipient's queue; another sender still reaches them")
+    func senderShareOfQueue() async throws {
+        let relay = try await TestRelay.start {
+            $0.queueQuota = 6
+            $0.queueQuotaPerSender = 2
+        }
+        let alice = try await relay.makeUser("alice")
+        let carol = try await relay.makeUser("carol")
+        _ = try await relay.makeUser("bob")
+        try await alice.start()
+        try await carol.start()
+        // Bob is offline. Alice's first message also carries her session's start; both fit.
+        try await alice.send("one", to: "bob")
+        try await alice.send("two", to: "bob")
+        let refused = await #expect(throws: ClientError.self) { try await alice.send("three", to: "bob") }
+        guard case .relay(let error) = refused else {
+            Issue.record("expected the relay's refusal, got \(String(describing: refused))")
+            return
+        }
+        #expect(error.code == .queueFull)
+        #expect(error.limit == "queue_quota_per_sender")
+        try await carol.send("carol gets through", to: "bob")
+        #expect(try await relay.store.queuedCount(for: "bob") == 3)
+        let log = try String(contentsOfFile: relay.directory + "/security.log", encoding: .utf8)
+        #expect(log.split(separator: "\n").contains { $0.contains("\"queue_quota_per_sender\"") && $0.contains("\"user\":\"alice\"") })
+        await alice.close()
+        await carol.close()
+        await relay.stop()
+    }
+
     @Test("connections over the per-address limit are refused with the limit's name")
     func perAddressLimit() async throws {
         let relay = try await TestRelay.start { $0.maxConnectionsPerAddress = 2 }

@@ -518,7 +518,8 @@ public nonisolated struct WireError: Sendable {
   public var retryAfterMs: UInt32 = 0
 
   /// The limit that was hit, for the limit codes: "message_rate", "connections_per_address",
-  /// "connections_total", "frame_size", "queue_quota", "file_size", "blob_quota".
+  /// "connections_total", "frame_size", "queue_quota",
+  /// "queue_quota_per_sender", "file_size", "blob_quota".
   public var limit: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

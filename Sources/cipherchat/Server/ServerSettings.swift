@@ -77,6 +77,7 @@ extension ServerSetting {
             .value("max-connections-per-address", \.server.relay.maxConnectionsPerAddress, "Connections from one address."),
             .value("max-connections", \.server.relay.maxConnections, "Connections in total."),
             .value("queue-quota", \.server.relay.queueQuota, "Envelopes one recipient's queue may hold."),
+            .value("queue-quota-per-sender", \.server.relay.queueQuotaPerSender, "Of those, envelopes from one sender (a user, or a room): its share, so one sender cannot fill a queue."),
             .value("queue-ttl-days", \.queueTTLDays, "Days an undelivered envelope is kept."),
             .value("blob-dir", \.server.blobDirectory, "Directory for uploaded files' encrypted chunks (default: blobs in the data directory); instances on one PostgreSQL database must share one."),
             .value("max-file-size", \.server.relay.maxFileSize, "Largest file one upload may carry, in bytes."),

@@ -57,7 +57,7 @@ private struct Overstated: RelayStore {
     }
     func takeBundle(username: String) async throws -> StoredBundle? { try await store.takeBundle(username: username) }
     func oneTimePrekeyCount(username: String) async throws -> Int { try await store.oneTimePrekeyCount(username: username) }
-    func enqueue(_ envelope: NewEnvelope, quota: Int) async throws -> EnqueueTicket { try store.enqueue(envelope, quota: quota) }
+    func enqueue(_ envelope: NewEnvelope, quota: QueueQuota) async throws -> EnqueueTicket { try store.enqueue(envelope, quota: quota) }
     func pending(for recipient: String, after afterID: UInt64, limit: Int) async throws -> [QueuedEnvelope] {
         try await store.pending(for: recipient, after: afterID, limit: limit)
     }

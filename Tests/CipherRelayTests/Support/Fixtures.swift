@@ -30,14 +30,14 @@ extension EnqueueResult {
     var envelope: QueuedEnvelope? {
         switch self {
         case .stored(let envelope), .duplicate(let envelope): envelope
-        case .quotaExceeded: nil
+        case .quotaExceeded, .senderQuotaExceeded: nil
         }
     }
 }
 
 extension QueueStore {
     /// Enqueues and waits for durability, as a relay does before acknowledging the sender.
-    func enqueueDurably(_ envelope: NewEnvelope, quota: Int = 100) async throws -> EnqueueResult {
+    func enqueueDurably(_ envelope: NewEnvelope, quota: QueueQuota = 100) async throws -> EnqueueResult {
         let ticket = try await enqueue(envelope, quota: quota)
         try await ticket.durable()
         return ticket.result
