@@ -62,7 +62,7 @@ extension ChatClient {
     /// safe, in the current directory by default). Tells the relay once the file is whole, so
     /// that it can delete the blob.
     @discardableResult
-    public func downloadFile(id: String, to output: String?) async throws -> ReceivedFile {
+    public func downloadFile(id: String, to output: String?, progress: TransferProgressHandler? = nil) async throws -> ReceivedFile {
         var file = try receivedFile(id)
         if let saved = file.savedTo { throw FileTransferError.alreadySaved(saved) }
         let offer = try file.fileOffer()
@@ -70,7 +70,7 @@ extension ChatClient {
         // Early and friendly; `PartialFile.place` refuses again, atomically.
         guard !PartialFile.entryExists(path) else { throw FileTransferError.outputExists(path) }
         let partial = path + Self.partialSuffix
-        try await withTransferRetries { try await self.downloadOnce(offer, partial: partial) }
+        try await withTransferRetries { try await self.downloadOnce(offer, partial: partial, progress: progress) }
         try PartialFile.place(partial, at: path)
         try await withTransferRetries {
             var received = WireBlobReceived()
@@ -86,13 +86,19 @@ extension ChatClient {
 
     /// One attempt: keeps the whole chunks already in the partial file (hashing them again),
     /// fetches the rest in order with a bounded window, and checks the whole file.
-    private nonisolated func downloadOnce(_ offer: FileOffer, partial: String) async throws {
+    private nonisolated func downloadOnce(_ offer: FileOffer, partial: String, progress: TransferProgressHandler?) async throws {
         let manifest = offer.manifest
         let descriptor = try PartialFile.open(partial)
         defer { Glibc.close(descriptor) }
         var decryptor = FileDecryptor(manifest: manifest)
         do {
             try Self.resume(&decryptor, from: descriptor, partial: partial)
+            let resumedAt = TransferProgress.bytes(inChunks: decryptor.openedChunks, chunkSize: manifest.chunkSize, totalBytes: manifest.size)
+            let report = { (chunks: UInt64) in
+                let done = TransferProgress.bytes(inChunks: chunks, chunkSize: manifest.chunkSize, totalBytes: manifest.size)
+                progress?(TransferProgress(bytesDone: done, totalBytes: manifest.size, resumedAt: resumedAt))
+            }
+            report(decryptor.openedChunks)
             let link = try await currentLink()
             var fetcher = ChunkFetcher(link: link, blobID: offer.blobID, next: decryptor.openedChunks, end: manifest.chunkCount)
             while let chunk = try await fetcher.next() {
@@ -101,6 +107,7 @@ extension ChatClient {
                 // Written back as it arrives, so the sync below waits for little.
                 let end = Int64(Glibc.lseek(descriptor, 0, SEEK_CUR))
                 FileWriteback.start(descriptor, offset: end - Int64(plaintext.count), count: Int64(plaintext.count))
+                report(decryptor.openedChunks)
             }
             try decryptor.finish()
             guard Glibc.fsync(descriptor) == 0 else { throw FileTransferError.unwritable(partial) }

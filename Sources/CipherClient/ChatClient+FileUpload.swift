@@ -23,9 +23,9 @@ extension ChatClient {
 
     /// Sends the file at `path` to one user: uploads it, then sends them the offer.
     @discardableResult
-    public func sendFile(at path: String, to recipient: String) async throws -> ReceivedFile {
+    public func sendFile(at path: String, to recipient: String, progress: TransferProgressHandler? = nil) async throws -> ReceivedFile {
         guard Username.isValid(recipient) else { throw ClientError.invalidUsername(recipient) }
-        let offer = try await uploadFile(at: path, recipients: [recipient], room: nil)
+        let offer = try await uploadFile(at: path, recipients: [recipient], room: nil, progress: progress)
         try await sendFileOffer(offer, to: recipient)
         try forgetUpload(offer.blobID)
         return ReceivedFile(offer: offer, from: username, receivedAtMilliseconds: Self.nowMilliseconds)
@@ -35,11 +35,11 @@ extension ChatClient {
     /// client has checked them, after catching up with the relay), then sends the offer to the
     /// room under this member's sender key.
     @discardableResult
-    public func sendFile(at path: String, toRoom room: String) async throws -> ReceivedFile {
+    public func sendFile(at path: String, toRoom room: String, progress: TransferProgressHandler? = nil) async throws -> ReceivedFile {
         let membership = try await members(of: room)
         let recipients = membership.usernames.filter { $0 != username }
         guard !recipients.isEmpty else { throw FileTransferError.noRecipients(room) }
-        let offer = try await uploadFile(at: path, recipients: recipients, room: room)
+        let offer = try await uploadFile(at: path, recipients: recipients, room: room, progress: progress)
         let payload = Payload(kind: .fileOffer, content: offer.serialized, sentAtMilliseconds: Self.nowMilliseconds, random: random)
         try await sendToRoom(room, payload: payload)
         try forgetUpload(offer.blobID)
@@ -50,7 +50,9 @@ extension ChatClient {
     /// send them. Sending the same unchanged file to the same recipients again resumes an upload
     /// that was interrupted. A room sends the returned offer through its own channel (a payload
     /// of kind `.fileOffer` to the room), then calls `forgetUpload`.
-    public func uploadFile(at path: String, recipients: [String], room: String?) async throws -> FileOffer {
+    public func uploadFile(
+        at path: String, recipients: [String], room: String?, progress: TransferProgressHandler? = nil
+    ) async throws -> FileOffer {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let snapshot = try FileSnapshot(path: absolute)
         let sortedRecipients = Array(Set(recipients)).sorted()
@@ -58,14 +60,14 @@ extension ChatClient {
         let manifest: FileManifest
         do {
             let first = upload
-            manifest = try await withTransferRetries { try await self.uploadOnce(first) }
+            manifest = try await withTransferRetries { try await self.uploadOnce(first, progress: progress) }
         } catch is UploadMustRestart {
             // The file is not what was let out under this key: a new key, a new blob.
             logger.notice("the file changed since its upload began: starting it again")
             if let oldID = Hex.decode(upload.blobID) { try forgetUpload(oldID) }
             upload = try pendingUpload(path: absolute, recipients: sortedRecipients, room: room, snapshot: FileSnapshot(path: absolute))
             let again = upload
-            manifest = try await withTransferRetries { try await self.uploadOnce(again) }
+            manifest = try await withTransferRetries { try await self.uploadOnce(again, progress: progress) }
         }
         guard let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
         return FileOffer(blobID: blobID, manifest: manifest, room: room)
@@ -126,7 +128,7 @@ extension ChatClient {
     /// One attempt: asks the relay what it has, encrypts the whole file again (the same key
     /// gives the same chunks) and uploads the chunks it lacks, then finishes the blob. Off the
     /// actor: messages keep arriving while a large file is read and encrypted.
-    private nonisolated func uploadOnce(_ upload: PendingUpload) async throws -> FileManifest {
+    private nonisolated func uploadOnce(_ upload: PendingUpload, progress: TransferProgressHandler?) async throws -> FileManifest {
         let key = upload.key.withBytes { $0 }
         guard let blobID = Hex.decode(upload.blobID) else { throw ClientError.storeCorrupted }
         let link = try await currentLink()
@@ -140,6 +142,12 @@ extension ChatClient {
             throw RelayError.unexpectedReply
         }
         let firstMissing = status.complete ? chunkCount : status.storedChunks
+        let resumedAt = TransferProgress.bytes(inChunks: firstMissing, chunkSize: upload.chunkSize, totalBytes: upload.size)
+        let report = { (chunks: UInt64) in
+            let done = TransferProgress.bytes(inChunks: chunks, chunkSize: upload.chunkSize, totalBytes: upload.size)
+            progress?(TransferProgress(bytesDone: max(done, resumedAt), totalBytes: upload.size, resumedAt: resumedAt))
+        }
+        report(firstMissing)
 
         // O_NONBLOCK: a FIFO swapped in for the file must not hold the open (fstat refuses it);
         // reads of a regular file ignore it.
@@ -187,6 +195,7 @@ extension ChatClient {
             }
             for waitingChunk in waiting { try await sender.send(waitingChunk) }
             waiting.removeAll(keepingCapacity: true)
+            report(index + 1)
         }
         guard try Self.readFully(descriptor, into: &buffer, path: upload.path) == 0 else {
             throw FileTransferError.changedDuringUpload(upload.path)

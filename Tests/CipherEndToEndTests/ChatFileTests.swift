@@ -35,4 +35,35 @@ struct ChatFileTests {
         try terminal.press("Enter")
         try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
     }
+
+    @Test("file send and file get draw their progress on a terminal, and nothing when their output is not one")
+    func progressOnTerminal() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let big = alice.files.appending(path: "big.bin")
+        try TestFiles.make(at: big, size: 3 * 1024 * 1024)
+
+        let sending = try alice.openShell(["file", "send", "bob", big.path])
+        defer { sending.kill() }
+        let sent = try await sending.waitFor(text: "EXIT=0", timeout: .seconds(120))
+        let sentScreen = sent.joined(separator: "\n")
+        #expect(sentScreen.contains("big.bin 100% [####################] 3.0/3.0 MiB"), "\(sentScreen)")
+        #expect(sent.contains { $0.hasPrefix("sent big.bin (3145728 bytes) to bob id ") }, "\(sentScreen)")
+
+        #expect(try await bob.receive().map(\.kind) == ["file"])
+        let listed = try #require(try await bob.listFiles().first)
+        let saved = bob.files.appending(path: "saved.bin")
+        let getting = try bob.openShell(["file", "get", listed.id, "--out", saved.path])
+        defer { getting.kill() }
+        let got = try await getting.waitFor(text: "EXIT=0", timeout: .seconds(120))
+        #expect(got.joined(separator: "\n").contains("big.bin 100% [####################] 3.0/3.0 MiB"), "\(got)")
+        #expect(try TestFiles.sha256(of: saved) == TestFiles.sha256(of: big))
+
+        // Piped, as from a script: only the result line, no progress.
+        let again = alice.files.appending(path: "again.bin")
+        try TestFiles.make(at: again, size: 1024 * 1024)
+        let piped = try await alice.run(["file", "send"], ["bob", again.path]).requireSuccess()
+        #expect(!piped.standardError.contains("%"), "\(piped.standardError)")
+        #expect(piped.outputLines.count == 1)
+    }
 }

@@ -15,10 +15,11 @@ struct FileSendCommand: AsyncParsableCommand {
         commandName: "send",
         abstract: "Upload a file for TO and send them its key; exit 0 once the relay has their message.",
         discussion: """
-            The file is encrypted as it is read, in 256 KiB chunks, and uploaded to the relay. \
-            If the transfer is interrupted, running the same command again resumes it from the \
-            last chunk the relay stored (unless the file changed meanwhile: then it starts over). \
-            Exit 6 when TO's identity changed or the trust policy refuses an unverified contact.
+            The file is encrypted as it is read, in \(ChatClient.fileChunkSize / 1024) KiB chunks, and uploaded to the \
+            relay. If the transfer is interrupted, running the same command again resumes it from \
+            the last chunk the relay stored (unless the file changed meanwhile: then it starts \
+            over). On a terminal, standard error shows its progress. Exit 6 when TO's identity \
+            changed or the trust policy refuses an unverified contact.
             """
     )
 
@@ -34,9 +35,11 @@ struct FileSendCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat file send")
             try await client.startWithDeadline(receiving: false)
-            let sent = to.hasPrefix("#")
-                ? try await client.sendFile(at: path, toRoom: to)
-                : try await client.sendFile(at: path, to: to)
+            let sent = try await ProgressDisplay.showing(name: (path as NSString).lastPathComponent) { progress in
+                to.hasPrefix("#")
+                    ? try await client.sendFile(at: path, toRoom: to, progress: progress)
+                    : try await client.sendFile(at: path, to: to, progress: progress)
+            }
             printSafely("sent \(sent.name) (\(sent.size) bytes) to \(to) id \(sent.id)")
             await client.stop()
         }
@@ -87,8 +90,9 @@ struct FileGetCommand: AsyncParsableCommand {
             ID is the id 'cipherchat file list' shows, or its first characters (at least 4). The \
             file is written beside --out as it arrives and gets its name only once its hash \
             matched; an interrupted download resumes when run again. An existing file is never \
-            replaced, and a link where the partial file goes is refused, not followed. Exit 8 \
-            when the file fails its check (altered or truncated): nothing is kept.
+            replaced, and a link where the partial file goes is refused, not followed. On a \
+            terminal, standard error shows its progress. Exit 8 when the file fails its check \
+            (altered or truncated): nothing is kept.
             """
     )
 
@@ -104,7 +108,9 @@ struct FileGetCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let client = try options.openClient(command: "cipherchat file get")
             try await client.startWithDeadline(receiving: false)
-            let file = try await client.downloadFile(id: id, to: out)
+            let file = try await ProgressDisplay.showing(name: try await client.receivedFile(id).name) { progress in
+                try await client.downloadFile(id: id, to: out, progress: progress)
+            }
             printSafely("saved \(file.name) (\(file.size) bytes) to \(file.savedTo ?? "?") sha256=\(file.sha256)")
             await client.stop()
         }

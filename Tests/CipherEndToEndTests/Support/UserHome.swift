@@ -73,6 +73,15 @@ final class UserHome: Sendable {
         ])
     }
 
+    /// `cipherchat COMMAND... --home HOME` in a real terminal (tmux), unlocked by this user's
+    /// passphrase; the pane then prints `EXIT=STATUS` and stays, so its screen can be read.
+    func openShell(_ command: [String], columns: Int = 120) throws -> TmuxSession {
+        let quoted = ([try CipherBinary.url().path] + command + ["--home", home.path]).map { "'\($0)'" }.joined(separator: " ")
+        return try TmuxSession("\(quoted); echo EXIT=$?; sleep 600", columns: columns, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": passphrase, "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
+        ])
+    }
+
     /// A scratch directory of this user's, for files they send or receive.
     var files: URL {
         directory.url.appending(path: "files")
