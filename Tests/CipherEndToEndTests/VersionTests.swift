@@ -33,3 +33,43 @@ struct HelpTextTests {
         if command == "chat" { #expect(list.contains { $0.contains("/file TO PATH") }) }
     }
 }
+
+@Suite("Shell completions and the manual")
+struct CompletionAndManualTests {
+    @Test("completion scripts for bash, zsh and fish name every command; bash's parses", arguments: ["bash", "zsh", "fish"])
+    func completionScript(shell: String) async throws {
+        let directory = try TemporaryDirectory(prefix: "completion")
+        let result = try await ChildProcess.run(
+            CipherBinary.url(), ["--generate-completion-script", shell], environment: CipherBinary.environment(),
+            outputDirectory: directory.url, timeout: .seconds(60)
+        ).requireSuccess()
+        for command in ["init", "send", "recv", "chat", "daemon", "file", "room", "server", "history"] {
+            #expect(result.standardOutput.contains(command), "\(shell) completion lacks \(command)")
+        }
+        if shell == "bash" {
+            let script = directory.url.appending(path: "cipherchat.bash")
+            try result.standardOutput.write(to: script, atomically: true, encoding: .utf8)
+            let parsed = try await ChildProcess.run(
+                URL(fileURLWithPath: "/bin/bash"), ["-n", script.path], environment: CipherBinary.environment(),
+                outputDirectory: directory.url, timeout: .seconds(60)
+            )
+            #expect(parsed.status == 0, "\(parsed)")
+        }
+    }
+
+    @Test("the help dump the manual pages are made from describes every command, with its discussion")
+    func manualSource() async throws {
+        let directory = try TemporaryDirectory(prefix: "manual")
+        let result = try await ChildProcess.run(
+            CipherBinary.url(), ["--experimental-dump-help"], environment: CipherBinary.environment(),
+            outputDirectory: directory.url, timeout: .seconds(60)
+        ).requireSuccess()
+        let dump = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let root = try #require(dump["command"] as? [String: Any])
+        let subcommands = try #require(root["subcommands"] as? [[String: Any]])
+        let names = Set(subcommands.compactMap { $0["commandName"] as? String })
+        #expect(names.isSuperset(of: ["init", "send", "recv", "chat", "daemon", "file", "room", "server", "history", "demo"]), "\(names)")
+        let send = try #require(subcommands.first { $0["commandName"] as? String == "send" })
+        #expect((send["discussion"] as? String)?.contains("outbox") == true)
+    }
+}
