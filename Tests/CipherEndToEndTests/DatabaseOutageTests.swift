@@ -83,5 +83,36 @@ struct DatabaseOutageTests {
         #expect(relay.processIdentifier != nil, "the relay exited during the outage:\n\(relay.readLogs())")
     }
 
+    @Test("send through a daemon during the outage: the same exit 9 and the same words; the daemon delivers it once after")
+    func sendThroughDaemonDuringOutage() async throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let relay = try await RelayProcess(arguments: ["--postgres", try cluster.createDatabase(), "--store-timeout-seconds", "5"])
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        try await alice.send("before the outage", to: "bob")
+        #expect(try await bob.receive().map(\.text) == ["before the outage"])
+        let daemon = try await alice.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+
+        try cluster.stopServer()
+        let refused = try await alice.run("send", ["--timeout", "60", "bob", "through the daemon during the outage"])
+        #expect(refused.status == 9, "\(refused)")
+        #expect(refused.standardError.contains(Self.keptText), "\(refused)")
+        #expect(daemon.exitStatus == nil, "the daemon exited: \(daemon.readStandardError())")
+
+        try cluster.startAgain()
+        // The daemon sends its outbox once the relay can store again (its retry), with no
+        // command of alice's.
+        var texts: [String] = []
+        let deadline = Patience.deadline(.seconds(120))
+        while ContinuousClock.now < deadline, texts.isEmpty {
+            texts += (try? await bob.receive())?.map(\.text) ?? []
+            if texts.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        #expect(texts == ["through the daemon during the outage"], "bob got \(texts)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await bob.receive().isEmpty, "delivered again")
+    }
+
     static let keptText = "the relay has not confirmed the message: it stays in the outbox and is sent when the relay can store it"
 }

@@ -5,22 +5,11 @@ import Testing
 /// commands in other processes go through its local API instead of opening the store.
 @Suite("One owner per home", .timeLimit(.minutes(15)))
 struct HomeOwnerTests {
-    /// Starts `cipherchat daemon` for `user` and waits for its ready line.
-    private func startDaemon(_ user: UserHome) async throws -> ChildProcess {
-        let daemon = try user.launch(["daemon"])
-        for _ in 0..<1200 where !daemon.readStandardOutput().contains("local API on") {
-            if let status = daemon.exitStatus { throw HarnessError("the daemon exited \(status): \(daemon.readStandardError())") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        try #require(daemon.readStandardOutput().contains("local API on"), "no ready line: \(daemon.readStandardError())")
-        return daemon
-    }
-
     @Test("concurrent sends from other processes go through the daemon: each arrives once; the daemon stops on SIGTERM")
     func sendsThroughDaemon() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
-        let daemon = try await startDaemon(alice)
+        let daemon = try await alice.startDaemon()
 
         // A wrong passphrase cannot open the store: these succeed only through the owner.
         let texts = (1...8).map { "concurrent \($0)" }
@@ -85,7 +74,7 @@ struct HomeOwnerTests {
     func echoBot() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
-        let daemon = try await startDaemon(bob)
+        let daemon = try await bob.startDaemon()
         let script = CipherBinary.packageRoot.appending(path: "examples/echo-bot.py").path
         let bot = try ChildProcess(
             executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script, bob.home.appending(path: "cipherchat.sock").path],
@@ -112,7 +101,7 @@ extension HomeOwnerTests {
     func killedMidBurst() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
-        let first = try await startDaemon(alice)
+        let first = try await alice.startDaemon()
         let texts = (1...24).map { "burst \($0)" }
         let results = try await withThrowingTaskGroup(of: (String, Int32).self) { group in
             for (index, text) in texts.enumerated() {
@@ -132,7 +121,7 @@ extension HomeOwnerTests {
         let confirmed = texts.filter { results[$0] == 0 }
 
         // The restarted owner resends its outbox; then one more message on the same sessions.
-        let second = try await startDaemon(alice)
+        let second = try await alice.startDaemon()
         try await alice.run("send", ["bob", "after the restart"], passphrase: "wrong passphrase").requireSuccess()
         second.signal(SIGTERM)
         #expect(await second.waitForExit(timeout: .seconds(60)) == 0)

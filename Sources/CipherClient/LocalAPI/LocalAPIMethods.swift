@@ -90,10 +90,19 @@ public struct LocalAPIMethods: Sendable {
         let message = try string(params, "message")
         guard !message.isEmpty else { throw LocalAPIError.invalidParams("nothing to send") }
         guard recipient != client.username else { throw LocalAPIError.invalidParams("a message to yourself is not sent") }
-        let record = if recipient.first == "#" {
-            try await client.sendToRoom(recipient, text: message)
-        } else {
-            try await client.send(message, to: recipient)
+        let outboxBefore = try await client.outboxCount()
+        let record: ChatRecord
+        do {
+            record = if recipient.first == "#" {
+                try await client.sendToRoom(recipient, text: message)
+            } else {
+                try await client.send(message, to: recipient)
+            }
+        } catch {
+            // Sealed into the outbox before the relay failed to confirm it: kept, and sent again
+            // by this owner; told in the words and with the exit code of a send run alone.
+            let kept = ((try? await client.outboxCount()) ?? 0) > outboxBefore
+            throw UnconfirmedSend.apiError(error, keptInOutbox: kept) ?? error
         }
         await events?.publishSent(record)
         onSent(record)

@@ -37,31 +37,12 @@ extension CommandFailure {
     /// a relay that cannot store now, one that cannot be reached): what happened, and whether
     /// the message is kept. Nil for a definite failure, reported as it is.
     static func unconfirmed(_ error: any Error, keptInOutbox kept: Bool) -> CommandFailure? {
-        let cause: String
-        switch error {
-        case let timeout as CommandTimeout:
-            cause = timeout.description
-        case ClientError.relay(let relay) where relay.code == .storeUnavailable:
-            cause = "the relay cannot store messages now (store_unavailable)"
-        case let relay as RelayError where relay.code == .storeUnavailable:
-            cause = "the relay cannot store messages now (store_unavailable)"
-        case ClientError.notConfirmed:
-            cause = "the relay could not take it"
-        case let relay as RelayError where relay == .connectionClosed:
-            cause = "the connection to the relay closed"
-        case let unreachable as RelayUnreachable:
-            cause = unreachable.description
-        case is ClientError, is RelayError, is SealError, is CommandFailure, is CancellationError:
-            return nil
-        default:
-            // Connecting failed: the relay is down or out of reach.
-            guard kept else { return nil }
-            cause = "cannot reach the relay (\(error))"
+        if let timeout = error as? CommandTimeout {
+            let outcome = kept ? ClientError.notConfirmed(count: 1).description : "nothing was sent; try again later"
+            return .unavailable("\(timeout.description); \(outcome)")
         }
-        let outcome = kept
-            ? ClientError.notConfirmed(count: 1).description
-            : "nothing was sent; try again later"
-        return .unavailable("\(cause); \(outcome)")
+        if error is CommandFailure { return nil }
+        return UnconfirmedSend.description(of: error, keptInOutbox: kept).map(CommandFailure.unavailable)
     }
 }
 

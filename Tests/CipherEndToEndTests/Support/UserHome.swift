@@ -82,6 +82,21 @@ final class UserHome: Sendable {
         ])
     }
 
+    /// Starts `cipherchat daemon` for this user and waits for its ready line.
+    func startDaemon() async throws -> ChildProcess {
+        let daemon = try launch(["daemon"])
+        let deadline = Patience.deadline(.seconds(120))
+        while !daemon.readStandardOutput().contains("local API on"), ContinuousClock.now < deadline {
+            if let status = daemon.exitStatus { throw HarnessError("the daemon exited \(status): \(daemon.readStandardError())") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard daemon.readStandardOutput().contains("local API on") else {
+            daemon.signal(SIGKILL)
+            throw HarnessError("the daemon printed no ready line: \(daemon.readStandardError())")
+        }
+        return daemon
+    }
+
     /// A scratch directory of this user's, for files they send or receive.
     var files: URL {
         directory.url.appending(path: "files")
