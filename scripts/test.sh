@@ -57,3 +57,9 @@ echo "== tests"
 # a few tests at a time per core keeps the whole run shorter and each wait honest.
 width=$(( $(nproc) * 4 ))
 swift test --experimental-maximum-parallelization-width "$width" "$@"
+
+echo "== the relay benchmark still runs, beside the original design where it is present"
+# A smoke test of a few seconds of load on the debug build: whether the bench runs, not how fast
+# (docs/BENCHMARKS-RELAY.md has the figures, from a release build on a quiet machine).
+python3 scripts/bench-side-by-side.py --quick --pairs 10 --timeout 600 \
+  --binary "$(swift build --show-bin-path)/cipherchat"
