@@ -1,3 +1,4 @@
+import CipherTesting
 import Foundation
 import Testing
 
@@ -134,5 +135,45 @@ extension HomeOwnerTests {
         #expect(Set(received).isSubset(of: Set(texts + ["after the restart"])))
         // A reused key would make bob refuse a message as undecryptable (or a repeat).
         #expect(!result.standardError.contains("could not be decrypted"), "\(result)")
+    }
+
+    @Test("file send, list and get go through the daemons that own the homes; paths are the caller's, relative ones included")
+    func filesThroughDaemons() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let aliceDaemon = try await alice.startDaemon()
+        defer { aliceDaemon.signal(SIGKILL) }
+        let bobDaemon = try await bob.startDaemon()
+        defer { bobDaemon.signal(SIGKILL) }
+        try FileManager.default.createDirectory(at: alice.files, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: bob.files, withIntermediateDirectories: true)
+        let report = alice.files.appending(path: "report.bin")
+        try TestFiles.make(at: report, size: 700_000)
+
+        // A relative path, from alice's folder: the daemon reads the file the user meant.
+        let sending = try alice.openShell(["file", "send", "bob", "report.bin"], in: alice.files)
+        defer { sending.kill() }
+        let sent = try await sending.waitFor(text: "EXIT=", timeout: .seconds(120))
+        #expect(sent.contains("EXIT=0"), "\(sent)")
+        #expect(sent.contains { $0.hasPrefix("sent report.bin (700000 bytes) to bob id ") }, "\(sent)")
+
+        // Bob's daemon took the offer; his file list goes through it.
+        var listed: [ListedFile] = []
+        let deadline = Patience.deadline(.seconds(60))
+        while listed.isEmpty, ContinuousClock.now < deadline {
+            listed = try await bob.listFiles()
+            if listed.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let file = try #require(listed.first)
+        #expect(file.name == "report.bin")
+
+        // Without --out, the file lands in the folder bob ran the command in, not the daemon's.
+        let getting = try bob.openShell(["file", "get", String(file.id.prefix(8))], in: bob.files)
+        defer { getting.kill() }
+        let got = try await getting.waitFor(text: "EXIT=", timeout: .seconds(120))
+        #expect(got.contains("EXIT=0"), "\(got)")
+        let saved = bob.files.appending(path: "report.bin")
+        #expect(try TestFiles.sha256(of: saved) == TestFiles.sha256(of: report))
+        #expect(aliceDaemon.exitStatus == nil && bobDaemon.exitStatus == nil)
     }
 }

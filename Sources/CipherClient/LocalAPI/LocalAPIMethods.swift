@@ -78,8 +78,14 @@ public struct LocalAPIMethods: Sendable {
         case "file.list":
             return try await client.receivedFiles().map(\.jsonObject)
         case "file.get":
-            let output = params["out"] == nil ? nil : try string(params, "out")
-            return try await client.downloadFile(id: try string(params, "id"), to: output).jsonObject
+            let id = try string(params, "id")
+            var output = params["out"] == nil ? nil : try string(params, "out")
+            // The default name in the caller's directory, not the owner's.
+            if output == nil, params["dir"] != nil {
+                let directory = try string(params, "dir")
+                output = (directory as NSString).appendingPathComponent(ReceivedFileName.safe(try await client.receivedFile(id).name))
+            }
+            return try await client.downloadFile(id: id, to: output).jsonObject
         default:
             throw LocalAPIError.unknownMethod(method)
         }

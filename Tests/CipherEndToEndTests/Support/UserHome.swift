@@ -75,9 +75,11 @@ final class UserHome: Sendable {
 
     /// `cipherchat COMMAND... --home HOME` in a real terminal (tmux), unlocked by this user's
     /// passphrase; the pane then prints `EXIT=STATUS` and stays, so its screen can be read.
-    func openShell(_ command: [String], columns: Int = 120) throws -> TmuxSession {
+    /// In `directory`, when given, as a user who `cd`s there first.
+    func openShell(_ command: [String], in directory: URL? = nil, columns: Int = 120) throws -> TmuxSession {
         let quoted = ([try CipherBinary.url().path] + command + ["--home", home.path]).map { "'\($0)'" }.joined(separator: " ")
-        return try TmuxSession("\(quoted); echo EXIT=$?; sleep 600", columns: columns, rows: 20, environment: [
+        let change = directory.map { "cd '\($0.path)' && " } ?? ""
+        return try TmuxSession("\(change)\(quoted); echo EXIT=$?; sleep 600", columns: columns, rows: 20, environment: [
             "CIPHERCHAT_PASSPHRASE": passphrase, "CIPHERCHAT_SCRYPT_LOG_N": Self.scryptLogN,
         ])
     }
