@@ -28,12 +28,19 @@ extension ChatClient {
         do {
             failures = try store.item(Self.decryptionFailuresKind, sender).map(DecryptionFailures.decode) ?? DecryptionFailures()
             failures.add(DecryptionFailureNotice.envelopeDigest(delivery.envelope))
-            let outstanding = failures.noticeSentAtMilliseconds.map { now &- $0 < Self.noticeRepeatMilliseconds } ?? false
-            if !outstanding { failures.noticeSentAtMilliseconds = now }
+            let recent = { (time: UInt64?) in time.map { now &- $0 < Self.noticeRepeatMilliseconds } ?? false }
+            let asked = recent(failures.noticeSentAtMilliseconds)
+            let failedLately = recent(failures.noticeFailedAtMilliseconds)
+            if !asked, !failedLately { failures.noticeSentAtMilliseconds = now }
             var changes = StoreChanges()
             changes.put(Self.decryptionFailuresKind, sender, try failures.encoded())
             try store.commit(changes, durable: false)
-            if outstanding { return }
+            // Covered by the notice already sent: its warning was the one.
+            if asked { return }
+            if failedLately {
+                eventSink.yield(.warning("a message from \(sender) could not be decrypted and was dropped"))
+                return
+            }
         } catch {
             eventSink.yield(.warning("a message from \(sender) could not be decrypted and was dropped"))
             return
@@ -46,8 +53,9 @@ extension ChatClient {
                 "a message from \(sender) could not be decrypted; \(sender) was asked to send it again"
             ))
         } catch {
-            // Not asked after all: the next failure may ask again.
+            // Not asked after all: the failures to come are each told, and asked about in an hour.
             failures.noticeSentAtMilliseconds = nil
+            failures.noticeFailedAtMilliseconds = now
             var changes = StoreChanges()
             if let bytes = try? failures.encoded() { changes.put(Self.decryptionFailuresKind, sender, bytes) }
             try? store.commit(changes, durable: false)

@@ -110,8 +110,8 @@ extension ChatClient {
         case nothing
     }
 
-    /// A message that cannot be decrypted and is not asked for again (PROTOCOL.md 7.3): a
-    /// prekey envelope of a session this client holds (a replayed copy, or one whose key was
+    /// A message that cannot be decrypted and is not asked for again (PROTOCOL.md 7.3): an
+    /// envelope that does not parse, a prekey envelope of a session this client holds (a replayed copy, or one whose key was
     /// evicted: asking would only restart a session that works), a handshake accepted before
     /// (a replay), or a ratchet message from a contact whose identity change waits for the user.
     private struct DroppedWithoutNotice: Error {}
@@ -124,7 +124,14 @@ extension ChatClient {
         guard try !store.wasReceived(Array(delivery.clientMessageID), in: seenScope) else { return .nothing }
         changes.recordReceived(Array(delivery.clientMessageID), in: seenScope)
 
-        let envelope = try SessionEnvelope(serialized: delivery.envelope)
+        let envelope: SessionEnvelope
+        do {
+            envelope = try SessionEnvelope(serialized: delivery.envelope)
+        } catch {
+            // No client makes bytes that do not parse: asking for them again would answer a
+            // forgery with a new session.
+            throw DroppedWithoutNotice()
+        }
         var session: Session
         let payload: Payload
         var sessionSlot = SessionSlot.current

@@ -135,8 +135,6 @@ extension ChatClient {
                 )
                 let envelope = try session.encrypt(payload)
                 changes.put("session", member.username, session.serializedState())
-                // A room key lost to a broken session would mute this member for them for good.
-                try logSent(payload, envelope: envelope, session: session, to: member.username, into: &changes)
                 entries.append(OutboxEntry(
                     clientMessageID: random.bytes(16), recipient: member.username, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)
                 ))

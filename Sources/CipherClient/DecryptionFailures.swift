@@ -10,6 +10,9 @@ struct DecryptionFailures: Codable, Sendable, Hashable {
     var digests: [String] = []
     /// When the last notice went into the outbox; absent when none is outstanding.
     var noticeSentAtMilliseconds: UInt64?
+    /// When sending a notice last failed (the contact's bundle could not be had); absent when
+    /// it did not. Not tried again within the hour either: each failure would fetch a bundle.
+    var noticeFailedAtMilliseconds: UInt64?
 
     mutating func add(_ digest: [UInt8]) {
         let hex = Hex.encode(digest)
