@@ -210,6 +210,7 @@ SEEDS = {
         "vector-public-identity-bob": bytes([3]) + BOB,
         "vector-private-identity-alice": bytes([4]) + private_identity("alice", ALICE),
         "vector-sender-key-distribution": bytes([9]) + DISTRIBUTION,
+        "vector-decryption-failure": bytes([10]) + v("decryption_failure_content"),
     },
     "FuzzSessionMessages": {
         "vector-bundle": bytes([0]) + BUNDLE,

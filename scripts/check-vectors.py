@@ -222,6 +222,7 @@ L_GROUP_KEYS = b"cipherchat/v1/group-message-keys"
 L_GROUP_MSG = b"cipherchat/v1/group-message"
 L_FILE = b"cipherchat/v1/file-stream"
 L_ROOM_STATEMENT = b"cipherchat/v1/room-statement"
+L_ENVELOPE_DIGEST = b"cipherchat/v1/envelope-digest"
 
 
 def parse_identity(b):  # 4.1
@@ -693,6 +694,23 @@ def check_rooms():
           not pss_verify(invite["author_identity"]["signing"], statement_signed_bytes(altered), invite["signature"]))
 
 
+# ---------------------------------------------------------------- 11.9 decryption-failure notice
+
+KIND_DECRYPTION_FAILURE = 7
+
+
+def check_decryption_failure():
+    digest = hashlib.sha256(LP(L_ENVELOPE_DIGEST) + hx("handshake_envelope")).digest()
+    check("11.9 envelope digest of the handshake envelope", digest == hx("envelope_digest_handshake"))
+    content = encode((1, digest)) + encode((1, b"\xab" * 32))  # repeated bytes: one field each
+    check("11.9 DecryptionFailure content", content == hx("decryption_failure_content"))
+    parsed = decode(hx("decryption_failure_content"))
+    check("11.9 content holds 1 to 64 digests of 32 bytes",
+          set(parsed) == {1} and 1 <= len(parsed[1]) <= 64 and all(len(d) == 32 for d in parsed[1]))
+    payload = encode_payload(MESSAGE_ID, SENT_AT, KIND_DECRYPTION_FAILURE, content)
+    check("11.9 padded payload of kind KIND_DECRYPTION_FAILURE", payload == hx("decryption_failure_payload"))
+
+
 def main():
     run("11 document vs JSON", check_document_matches_json)
     run("11.1 identities", check_identities)
@@ -706,6 +724,7 @@ def main():
     run("11.6 files", check_files)
     if have_ids:
         run("11.7 room statements", check_rooms)
+    run("11.9 decryption-failure notice", check_decryption_failure)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -51,14 +51,22 @@ extension ChatClient {
     /// Pins on first use; refuses (and records) a different identity for a known contact.
     @discardableResult
     func checkIdentity(_ presented: PublicIdentity, of username: String) throws -> Contact {
+        var changes = StoreChanges()
+        let contact = try checkIdentity(presented, of: username, pinningInto: &changes)
+        // No sync of its own: what follows a first contact (the durable commit before a
+        // message is sent, or the sync before one is acknowledged) syncs it too.
+        if !changes.puts.isEmpty { try store.commit(changes, durable: false) }
+        return contact
+    }
+
+    /// As `checkIdentity`, with the pin of a first identity put into `changes` rather than
+    /// committed: a handshake message pins its sender only if it decrypts. A refused change is
+    /// recorded at once, whatever the caller commits.
+    func checkIdentity(_ presented: PublicIdentity, of username: String, pinningInto pins: inout StoreChanges) throws -> Contact {
         let presentedHex = Hex.encode(presented.serialized)
         guard var known = try contact(username) else {
             let contact = Contact(username: username, identity: presentedHex, verified: false, pendingIdentity: nil)
-            var changes = StoreChanges()
-            changes.put("contact", username, try contact.encoded())
-            // No sync of its own: what follows a first contact (the durable commit before a
-            // message is sent, or the sync before one is acknowledged) syncs it too.
-            try store.commit(changes, durable: false)
+            pins.put("contact", username, try contact.encoded())
             return contact
         }
         let pinned = try pinnedIdentity(of: known)

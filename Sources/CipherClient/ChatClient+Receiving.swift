@@ -71,16 +71,22 @@ extension ChatClient {
         defer { roomLock.release() }
         let sender = delivery.sender
         do {
-            if let record = try decrypt(delivery) {
-                eventSink.yield(.message(record))
+            switch try decrypt(delivery) {
+            case .shown(let record): eventSink.yield(.message(record))
+            case .notice(let notice): honour(notice, from: sender)
+            case .nothing: break
             }
             return true
         } catch let error as ClientError where error != .storeCorrupted {
             eventSink.yield(.warning("\(error)"))
             return true
-        } catch is DecryptionError, is HandshakeError, is IdentityError, is WireDecodingError {
-            // One message to the user, whatever failed: a decryption failure is no oracle.
+        } catch is DroppedWithoutNotice {
             eventSink.yield(.warning("a message from \(sender) could not be decrypted and was dropped"))
+            return true
+        } catch is DecryptionError, is HandshakeError, is IdentityError, is WireDecodingError {
+            // One message to the user, whatever failed: a decryption failure is no oracle. The
+            // sender is asked to send it again (PROTOCOL.md 7.3), and that is the one warning.
+            await noteUndecryptable(delivery)
             return true
         } catch {
             eventSink.yield(.warning("a message from \(sender) could not be stored and will be delivered again: \(error)"))
@@ -93,15 +99,39 @@ extension ChatClient {
         name.first == RoomName.prefix ? RoomName.isValid(name) : Username.isValid(name)
     }
 
-    /// The message, or nil for a repeat. All state changes commit together.
-    private func decrypt(_ delivery: WireDelivery) throws -> ChatRecord? {
+    /// What a pairwise delivery turned out to be.
+    private enum Received {
+        /// A message to show, stored.
+        case shown(ChatRecord)
+        /// The sender's notice that it could not decrypt messages of this client's, stored
+        /// with the session it came in.
+        case notice(DecryptionFailureNotice)
+        /// A repeat, or something kept without being shown (a room key, a bad notice).
+        case nothing
+    }
+
+    /// A message that cannot be decrypted and is not asked for again (PROTOCOL.md 7.3): an
+    /// envelope that does not parse, a prekey envelope of a session this client holds (a replayed copy, or one whose key was
+    /// evicted: asking would only restart a session that works), a handshake accepted before
+    /// (a replay), or a ratchet message from a contact whose identity change waits for the user.
+    private struct DroppedWithoutNotice: Error {}
+
+    /// Decrypts, checks and stores one delivery. All state changes commit together.
+    private func decrypt(_ delivery: WireDelivery) throws -> Received {
         let sender = delivery.sender
         var changes = StoreChanges()
         let seenScope = "seen/\(sender)"
-        guard try !store.wasReceived(Array(delivery.clientMessageID), in: seenScope) else { return nil }
+        guard try !store.wasReceived(Array(delivery.clientMessageID), in: seenScope) else { return .nothing }
         changes.recordReceived(Array(delivery.clientMessageID), in: seenScope)
 
-        let envelope = try SessionEnvelope(serialized: delivery.envelope)
+        let envelope: SessionEnvelope
+        do {
+            envelope = try SessionEnvelope(serialized: delivery.envelope)
+        } catch {
+            // No client makes bytes that do not parse: asking for them again would answer a
+            // forgery with a new session.
+            throw DroppedWithoutNotice()
+        }
         var session: Session
         let payload: Payload
         var sessionSlot = SessionSlot.current
@@ -109,18 +139,32 @@ extension ChatClient {
         switch envelope {
         case .prekey(let prekey):
             do {
-                known = try checkIdentity(prekey.senderIdentity, of: sender)
+                // A new contact is pinned with the rest of this commit: only if the message
+                // decrypts, so a forged handshake pins nothing (PROTOCOL.md 12.6).
+                known = try checkIdentity(prekey.senderIdentity, of: sender, pinningInto: &changes)
             } catch let error as ClientError {
                 var hold = StoreChanges()
                 hold.put("held", String(delivery.deliveryID), try HeldDelivery(delivery).jsonBytes())
                 try store.commit(hold)
                 throw error
             }
+            let handshakeScope = "handshake/\(sender)"
             if let (slot, existing) = try storedSession(with: sender, baseKey: prekey.ephemeralKey) {
                 session = existing
                 sessionSlot = slot
-                payload = try session.decrypt(envelope, random: random)
+                do {
+                    payload = try session.decrypt(envelope, random: random)
+                } catch {
+                    throw DroppedWithoutNotice()
+                }
+            } else if try store.wasReceived(prekey.ephemeralKey, in: handshakeScope) {
+                // A handshake accepted before, whose session has since been replaced: a replay.
+                // Refused before it can become the current session, whether or not its payload
+                // id is still in the window (PROTOCOL.md 5.3), and not asked for again: the
+                // relay could otherwise restart sessions at will.
+                throw DroppedWithoutNotice()
             } else {
+                changes.recordReceived(prekey.ephemeralKey, in: handshakeScope)
                 // The session this one replaces is kept: both sides may have started one at
                 // once, and the other side may go on using the one it started.
                 if let replaced = try store.item(SessionSlot.current.kind, sender) { changes.put(SessionSlot.previous.kind, sender, replaced) }
@@ -141,7 +185,8 @@ extension ChatClient {
                 )
             }
         case .ratchet:
-            guard let known, known.pendingIdentity == nil else { throw DecryptionError.cannotDecrypt }
+            if known?.pendingIdentity != nil { throw DroppedWithoutNotice() }
+            guard let known else { throw DecryptionError.cannotDecrypt }
             (sessionSlot, session, payload) = try decryptRatchet(envelope, from: sender, pinned: try pinnedIdentity(of: known).fingerprint)
         }
         changes.put(sessionSlot.kind, sender, session.serializedState())
@@ -150,18 +195,27 @@ extension ChatClient {
         guard try !store.wasReceived(payload.messageID, in: replayScope) else {
             // A repeat changes nothing: a replayed handshake must not replace the session in
             // use, nor a replayed message advance a chain (PROTOCOL.md 5.3).
-            return nil
+            return .nothing
         }
         changes.recordReceived(payload.messageID, in: replayScope)
+        // The sender's messages decrypt again: a notice asked for may be asked for again.
+        if try store.item(Self.decryptionFailuresKind, sender) != nil { changes.delete(Self.decryptionFailuresKind, sender) }
         if payload.kind == .groupKeyDistribution {
             // A room's sender key: kept with the rest of this commit, never shown as a message.
             let refusal = try acceptDistribution(payload, from: sender, fingerprint: session.remoteFingerprint, into: &changes)
             try store.commit(changes)
             if let refusal { eventSink.yield(.warning(refusal)) }
-            return nil
+            return .nothing
+        }
+        if payload.kind == .decryptionFailure {
+            // Kept with the session it came in, which becomes the one to send again in. A
+            // notice that does not parse is dropped: a notice never leads to a notice.
+            try store.commit(changes)
+            guard let notice = try? DecryptionFailureNotice(decoding: payload.content) else { return .nothing }
+            return .notice(notice)
         }
         if payload.kind == .fileOffer {
-            return try receiveFileOffer(payload, from: sender, verified: known?.verified ?? false, changes: changes)
+            return .shown(try receiveFileOffer(payload, from: sender, verified: known?.verified ?? false, changes: changes))
         }
         let record = ChatRecord(
             id: Hex.encode(payload.messageID), from: sender, to: username, sentAtMilliseconds: payload.sentAtMilliseconds,
@@ -170,7 +224,7 @@ extension ChatClient {
         )
         changes.history.append((record.id, try record.jsonBytes()))
         try store.commit(changes, durable: false)
-        return record
+        return .shown(record)
     }
 
     /// The most recent messages, oldest first.

@@ -60,6 +60,9 @@ extension ChatClient {
         changes.put("room-peer", name, try chains.encoded())
         let replayScope = "room-replay/\(name)"
         guard try !store.wasReceived(payload.messageID, in: replayScope) else { return nil }
+        // A decryption-failure notice is pairwise only (PROTOCOL.md 7.3): a room has no session
+        // to start again, and a member must not make others resend to the whole room.
+        guard payload.kind != .decryptionFailure else { throw DecryptionError.malformed }
         changes.recordReceived(payload.messageID, in: replayScope)
         let verified = try isVerified(member.username, fingerprint: member.fingerprint)
         if payload.kind == .fileOffer {

@@ -38,6 +38,7 @@ extension ChatClient {
         changes.put("session", recipient, session.serializedState())
         changes.outboxAdds.append(entry)
         changes.history.append((history.id, try history.jsonBytes()))
+        try logSent(payload, envelope: envelope, session: session, to: recipient, into: &changes)
         try store.commit(changes)
         return (entry, history)
     }

@@ -41,6 +41,9 @@ public actor ChatClient {
     /// The resend of the outbox that the newest connection started, which `stop` waits for:
     /// every command that connects sends what earlier ones left, not only `recv` and `chat`.
     var outboxResend: Task<Void, Never>?
+    /// Sends started while a delivery was handled (decryption-failure notices and what they
+    /// ask for), which `stop` waits for like the outbox resend.
+    var backgroundSends: [UUID: Task<Void, Never>] = [:]
 
     /// How many one-time prekeys to keep published.
     static let oneTimePrekeyBatch = 100
@@ -167,6 +170,10 @@ public actor ChatClient {
         // Stopped first: a resend waiting for a new connection gives up, one on this
         // connection finishes.
         await outboxResend?.value
+        while let (id, send) = backgroundSends.first {
+            await send.value
+            backgroundSends[id] = nil
+        }
         await acknowledgementInFlight?.value
         await acknowledgeStored()
         await link?.close()

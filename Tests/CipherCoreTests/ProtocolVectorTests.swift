@@ -96,6 +96,15 @@ struct ProtocolVectorTests {
 
         _ = session
 
+        // A decryption-failure notice (7.3) naming the handshake envelope and 0xab * 32.
+        let digest = DecryptionFailureNotice.envelopeDigest(try hex(vectors, "handshake_envelope"))
+        out["envelope_digest_handshake"] = Hex.encode(digest)
+        let notice = DecryptionFailureNotice(envelopeDigests: [digest, [UInt8](repeating: 0xab, count: 32)])
+        out["decryption_failure_content"] = Hex.encode(notice.encoded())
+        out["decryption_failure_payload"] = Hex.encode(
+            try Payload(messageID: messageID, sentAtMilliseconds: sentAt, kind: .decryptionFailure, content: notice.encoded()).encoded()
+        )
+
         // One ratchet message each way from fixed keys: SK = 0x55 * 32, session associated data
         // = 0x77 * 96, the initiator's ratchet key 0x33 * 32, the responder's first ratchet key
         // 0x66 * 32 and its next one 0x88 * 32.

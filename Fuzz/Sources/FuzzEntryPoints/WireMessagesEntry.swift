@@ -14,6 +14,7 @@ enum WireMessagesEntry {
     private enum Decoder: CaseIterable {
         case clientFrame, serverFrame, roomEnvelope, publicIdentity, privateIdentity, sessionState
         case replayWindow, senderChainState, receivedSenderChainState, senderKeyDistribution
+        case decryptionFailureNotice
     }
 
     static func run(_ bytes: [UInt8], _ outcome: inout FuzzOutcome) {
@@ -50,6 +51,16 @@ enum WireMessagesEntry {
             outcome.accepted = (try? ReceivedSenderChain(serializedState: body)) != nil
         case .senderKeyDistribution:
             outcome.accepted = (try? SenderKeyDistribution(serialized: body)) != nil
+        case .decryptionFailureNotice:
+            let notice = try? DecryptionFailureNotice(decoding: Array(body))
+            if let notice {
+                outcome.check(
+                    (1...DecryptionFailureNotice.maxDigests).contains(notice.envelopeDigests.count)
+                        && notice.envelopeDigests.allSatisfy { $0.count == DecryptionFailureNotice.digestSize },
+                    "a notice of \(notice.envelopeDigests.count) digests accepted"
+                )
+            }
+            outcome.accepted = notice != nil
         }
     }
 

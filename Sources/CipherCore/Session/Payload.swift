@@ -11,6 +11,8 @@ public struct Payload: Sendable, Hashable {
         case receipt
         /// A file uploaded to the relay: a `FileOffer` (PROTOCOL.md 9.4).
         case fileOffer
+        /// Envelopes the sender could not decrypt: a `DecryptionFailureNotice` (PROTOCOL.md 7.3).
+        case decryptionFailure
     }
 
     public static let messageIDSize = 16
@@ -44,7 +46,9 @@ public struct Payload: Sendable, Hashable {
     /// The content as text, for kind `.text`; invalid UTF-8 is replaced, never trusted.
     public var text: String { String(decoding: content, as: UTF8.self) }
 
-    func encoded() throws -> [UInt8] {
+    /// The padded encoding that a ratchet or group message encrypts (PROTOCOL.md 7.1), also how
+    /// a client keeps a payload it may have to send again.
+    public func encoded() throws -> [UInt8] {
         guard content.count <= Self.maxContentSize else { throw PayloadError.tooLarge }
         var wire = WirePayload()
         wire.messageID = Data(messageID)
@@ -61,7 +65,7 @@ public struct Payload: Sendable, Hashable {
         return wire.encodedBytes
     }
 
-    init(decoding bytes: [UInt8]) throws(DecryptionError) {
+    public init(decoding bytes: [UInt8]) throws(DecryptionError) {
         let wire: WirePayload
         do {
             wire = try WirePayload(boundedBytes: bytes, maxSize: Self.maxContentSize + 1024)
@@ -92,6 +96,7 @@ extension Payload.Kind {
         case .membership: .membership
         case .receipt: .receipt
         case .fileOffer: .fileOffer
+        case .decryptionFailure: .decryptionFailure
         }
     }
 
@@ -103,6 +108,7 @@ extension Payload.Kind {
         case .membership: self = .membership
         case .receipt: self = .receipt
         case .fileOffer: self = .fileOffer
+        case .decryptionFailure: self = .decryptionFailure
         case .unspecified, .UNRECOGNIZED: return nil
         }
     }

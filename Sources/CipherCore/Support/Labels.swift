@@ -20,4 +20,5 @@ enum Label {
     static let roomStatement = "cipherchat/v1/room-statement"
     static let roomMessageID = "cipherchat/v1/room-message-id"
     static let roomStatementID = "cipherchat/v1/room-statement-id"
+    static let envelopeDigest = "cipherchat/v1/envelope-digest"
 }

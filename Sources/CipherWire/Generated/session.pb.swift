@@ -184,6 +184,7 @@ public nonisolated struct WirePayload: Sendable {
     case membership // = 4
     case receipt // = 5
     case fileOffer // = 6
+    case decryptionFailure // = 7
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -199,6 +200,7 @@ public nonisolated struct WirePayload: Sendable {
       case 4: self = .membership
       case 5: self = .receipt
       case 6: self = .fileOffer
+      case 7: self = .decryptionFailure
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -212,6 +214,7 @@ public nonisolated struct WirePayload: Sendable {
       case .membership: return 4
       case .receipt: return 5
       case .fileOffer: return 6
+      case .decryptionFailure: return 7
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -225,9 +228,25 @@ public nonisolated struct WirePayload: Sendable {
       .membership,
       .receipt,
       .fileOffer,
+      .decryptionFailure,
     ]
 
   }
+
+  public init() {}
+}
+
+/// The content of a KIND_DECRYPTION_FAILURE payload: the envelopes its sender could not decrypt,
+/// each named by its envelope digest (PROTOCOL.md 7.3).
+public nonisolated struct WireDecryptionFailure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// each 32 bytes; 1 to 64 of them
+  public var envelopeDigests: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -532,5 +551,35 @@ nonisolated extension WirePayload: SwiftProtobuf.Message, SwiftProtobuf._Message
 }
 
 nonisolated extension WirePayload.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_TEXT\0\u{1}KIND_FILE_MANIFEST\0\u{1}KIND_GROUP_KEY_DISTRIBUTION\0\u{1}KIND_MEMBERSHIP\0\u{1}KIND_RECEIPT\0\u{1}KIND_FILE_OFFER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_TEXT\0\u{1}KIND_FILE_MANIFEST\0\u{1}KIND_GROUP_KEY_DISTRIBUTION\0\u{1}KIND_MEMBERSHIP\0\u{1}KIND_RECEIPT\0\u{1}KIND_FILE_OFFER\0\u{1}KIND_DECRYPTION_FAILURE\0")
+}
+
+nonisolated extension WireDecryptionFailure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DecryptionFailure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}envelope_digests\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.envelopeDigests) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.envelopeDigests.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.envelopeDigests, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireDecryptionFailure, rhs: WireDecryptionFailure) -> Bool {
+    if lhs.envelopeDigests != rhs.envelopeDigests {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
