@@ -15,7 +15,7 @@ public final class FileSecurityLog: SecurityLog {
     public init(directory: String) throws {
         let path = (directory as NSString).appendingPathComponent("security.log")
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try file.seekToEnd()

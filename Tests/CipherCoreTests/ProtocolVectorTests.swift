@@ -85,7 +85,7 @@ struct ProtocolVectorTests {
             throw HandshakeError.malformed
         }
         let random = SeededRandomSource(seed: "cipherchat protocol vectors v1 responder")
-        var (session, payload) = try Session.accept(
+        let (session, payload) = try Session.accept(
             prekey, identity: TestIdentities.bob, signedPrekey: signed, postQuantumPrekey: postQuantum,
             oneTimePrekey: oneTime, random: random
         )
