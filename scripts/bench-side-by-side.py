@@ -120,8 +120,9 @@ def main():
     after = load()
 
     machine = our.get("machine", {})
-    print("Side by side: CipherChat (%s build) and the original design (seedchat, %s server)"
-          % (machine.get("buildConfiguration", "?"), arguments.seed_server if seed else "not run"))
+    print("Side by side: CipherChat (%s build) and the original design (%s)"
+          % (machine.get("buildConfiguration", "?"),
+             "seedchat, %s server" % arguments.seed_server if seed else "not run"))
     print("  load average %s before, %s after; %s; %s logical cores; %s"
           % (before, after, machine.get("cpuModel", "?"), machine.get("logicalCores", "?"),
              "quick profile" if arguments.quick else "full profile"))
