@@ -23,12 +23,15 @@ def main(socket_path: str) -> None:
         connection.sendall((json.dumps(message) + "\n").encode("utf-8"))
         return next_id
 
-    request("subscribe")
+    subscription = request("subscribe")
     for line in lines:
         message = json.loads(line)
         if "id" in message:
             if "error" in message:
                 print("error:", message["error"]["message"], file=sys.stderr, flush=True)
+            elif message["id"] == subscription:
+                # From here on every message the owner receives reaches this bot.
+                print("subscribed", flush=True)
             continue
         if message.get("method") != "receive":
             continue

@@ -82,6 +82,12 @@ struct HomeOwnerTests {
             environment: ProcessInfo.processInfo.environment,
             standardOutput: bob.files.appending(path: "bot.out"), standardError: bob.files.appending(path: "bot.err")
         )
+        // Messages the owner receives before the bot subscribed are not pushed to it.
+        let deadline = Patience.deadline(.seconds(60))
+        while !bot.readStandardOutput().contains("subscribed"), bot.exitStatus == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(bot.readStandardOutput().contains("subscribed"), "bot: \(bot.readStandardError())")
         try await alice.send("ping", to: "bob")
         try await alice.send("second ping", to: "bob")
         var answers: [String] = []
