@@ -17,6 +17,7 @@ let fuzzTargets = [
     "FuzzGroup",
     "FuzzFiles",
     "FuzzSealedContainer",
+    "FuzzProxyHeader",
 ]
 
 let package = Package(

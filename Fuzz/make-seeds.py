@@ -188,6 +188,27 @@ def with_checksum(body):
     return body + hashlib.sha256(body).digest()
 
 
+# ------------------------------------------------------------ PROXY protocol v2 (HAProxy's proxy-protocol.txt 2.2)
+
+PROXY_SIGNATURE = bytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A])
+
+
+def proxy_header(version_command, family_transport, addresses, tlvs=b""):
+    rest = addresses + tlvs
+    return PROXY_SIGNATURE + bytes([version_command, family_transport]) + struct.pack(">H", len(rest)) + rest
+
+
+PROXY_TCP4 = proxy_header(0x21, 0x11, bytes([192, 0, 2, 7, 10, 0, 0, 1]) + struct.pack(">HH", 51234, 7443))
+PROXY_TCP6 = proxy_header(0x21, 0x21, bytes.fromhex("20010db8000000000000000000000007") + bytes(15) + b"\x01"
+                          + struct.pack(">HH", 51234, 7443))
+# A TLV of type PP2_TYPE_AUTHORITY (0x02), which the relay skips, after the IPv4 addresses.
+PROXY_TCP4_TLV = proxy_header(0x21, 0x11, bytes([192, 0, 2, 7, 10, 0, 0, 1]) + struct.pack(">HH", 51234, 7443),
+                              bytes([0x02]) + struct.pack(">H", 9) + b"relay.lan")
+PROXY_LOCAL = proxy_header(0x20, 0x00, b"")
+# What follows the header on a real connection: the start of the client's TLS ClientHello.
+TLS_START = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
+
+
 # ------------------------------------------------------------ the seeds, by target
 
 RELAY, CLIENT = 0, 1
@@ -231,6 +252,12 @@ SEEDS = {
         "vector-offer": bytes([1]) + OFFER,
         "vector-room-offer": bytes([1]) + ROOM_OFFER,
         "vector-chunks": bytes([2, 0, 0]) + v("file_chunk_0") + v("file_chunk_1_final"),
+    },
+    "FuzzProxyHeader": {
+        "vector-tcp4": PROXY_TCP4 + TLS_START,
+        "vector-tcp6": PROXY_TCP6 + TLS_START,
+        "vector-tcp4-tlv": PROXY_TCP4_TLV + TLS_START,
+        "vector-local": PROXY_LOCAL,
     },
     "FuzzSealedContainer": {
         "vector-scrypt-whole": bytes([0]) + with_checksum(SCRYPT_BODY),

@@ -7,7 +7,10 @@
 #     scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target: the first argument, else $FUZZ_SECONDS, else 20. TARGETs: all by default.
-# $FUZZ_CONFIGURATION picks the build (release by default, debug for readable stack traces).
+# $FUZZ_CONFIGURATION picks the build: release by default, and it must be for fuzzing: Swift 6.3
+# instruments Swift code for coverage only when it optimizes, so a debug build fuzzes blind (it
+# serves to replay a crash with a readable stack trace). A release run fails if libFuzzer sees no
+# coverage.
 # What a run finds new goes to Fuzz/.corpus/TARGET and is used again by the next run; a crashing
 # input is written to Fuzz/.artifacts/TARGET/ (both ignored by git). Replay one with
 # `Fuzz/.build/release/TARGET FILE`; keep it as a regression test (docs/SECURITY.md, "How this
@@ -28,7 +31,12 @@ for dir in Fuzz/Sources/Fuzz*/; do
 done
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
-build=(swift build --package-path Fuzz -c "$configuration" --sanitize=fuzzer --sanitize=address)
+# SwiftPM's --sanitize=fuzzer links libFuzzer and instruments C code for coverage, but leaves
+# Swift code uninstrumented in Swift 6.3: libFuzzer then sees only BoringSSL and fuzzes the
+# Swift parsers blind. The coverage clang's -fsanitize=fuzzer gives is asked for explicitly.
+coverage=edge,inline-8bit-counters,pc-table,trace-cmp
+build=(swift build --package-path Fuzz -c "$configuration" --sanitize=fuzzer --sanitize=address
+  -Xswiftc "-sanitize-coverage=$coverage")
 echo "== fuzz: build ($configuration, libFuzzer and AddressSanitizer)"
 start=$(date +%s)
 "${build[@]}"
@@ -55,8 +63,13 @@ for target in "${targets[@]}"; do
     tail -n 20 "$log"
     failed+=("$target")
   elif [ "$status" -ne 0 ] || [ -z "$runs" ]; then
+    runs=${runs:-$(grep -o '^#[0-9]*' "$log" | tail -n 1 | tr -d '#')}
     echo "$target: FAILED (exit $status) after ${runs:-?} runs; the input is in $artifacts; the end of $log:"
     grep -v '^#' "$log" | tail -n 40
+    failed+=("$target")
+  elif [ "$configuration" = release ] && ! grep -q 'INITED cov: [1-9]' "$log"; then
+    echo "$target: FAILED: libFuzzer saw no coverage, so it fuzzed blind; the start of $log:"
+    head -n 20 "$log"
     failed+=("$target")
   else
     echo "$target: ${runs} runs in ${seconds} s, no crash ($size inputs in $corpus)"

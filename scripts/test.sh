@@ -3,8 +3,9 @@
 # or with sudo: PostgreSQL, HAProxy, Prometheus's promtool, tmux, openssl, SQLite's headers, and
 # Python's cryptography for the independent check of the protocol vectors), checks the layering
 # and the vectors, builds with the explicit target-dependency import check, then runs
-# `swift test`. Elsewhere it installs nothing, and the tests whose tool
-# is missing are reported as skipped, with the reason. Arguments go to `swift test`.
+# `swift test`, then every fuzz target for 20 s (scripts/fuzz.sh). Elsewhere it installs
+# nothing, and the tests whose tool is missing are reported as skipped, with the reason.
+# Arguments go to `swift test` (and skip the fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -63,3 +64,11 @@ echo "== the relay benchmark still runs, beside the original design where it is 
 # (docs/BENCHMARKS-RELAY.md has the figures, from a release build on a quiet machine).
 python3 scripts/bench-side-by-side.py --quick --pairs 10 --timeout 600 \
   --binary "$(swift build --show-bin-path)/cipherchat"
+
+echo "== fuzzing: every fuzz target of Fuzz/ for ${FUZZ_SECONDS:-20} s"
+# After the suite, so that a failure of the fuzzers' own build (libFuzzer and AddressSanitizer,
+# in Fuzz/.build: the first one takes as long as the package's release build) shows as itself.
+# Skipped for a run of some tests only (arguments for `swift test`) and with FUZZ_SECONDS=0.
+if [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi

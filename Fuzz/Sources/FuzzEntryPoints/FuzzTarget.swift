@@ -10,6 +10,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case group = "FuzzGroup"
     case files = "FuzzFiles"
     case sealedContainer = "FuzzSealedContainer"
+    case proxyHeader = "FuzzProxyHeader"
 
     /// Runs one input through the target's entry points.
     public func run(_ input: [UInt8]) -> FuzzOutcome {
@@ -21,6 +22,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .group: GroupEntry.run(input, &outcome)
         case .files: FilesEntry.run(input, &outcome)
         case .sealedContainer: SealedContainerEntry.run(input, &outcome)
+        case .proxyHeader: ProxyHeaderEntry.run(input, &outcome)
         }
         return outcome
     }
