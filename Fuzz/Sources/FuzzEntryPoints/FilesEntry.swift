@@ -35,7 +35,10 @@ enum FilesEntry {
             outcome.accepted = true
             guard (try? decryptor.finish()) != nil else { return }
             outcome.completed = true
-            outcome.check(UInt64(plaintext) == decryptor.manifest.size, "a finished file of \(plaintext) bytes, its manifest says \(decryptor.manifest.size)")
+            outcome.check(
+                UInt64(plaintext) == decryptor.manifest.size,
+                "a finished file of \(plaintext) bytes, its manifest says \(decryptor.manifest.size)"
+            )
         }
     }
 

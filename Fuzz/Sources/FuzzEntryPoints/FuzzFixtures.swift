@@ -43,7 +43,9 @@ struct FuzzFixtures: Sendable {
         }
         bob = TestIdentities.bob
         bobSignedPrekey = try SignedPrekeyPair(
-            publicPrekey: SignedPrekey(wire: WireSignedPrekey(boundedBytes: hex("bob_signed_prekey"), maxSize: 4096), owner: bob.publicIdentity),
+            publicPrekey: SignedPrekey(
+                wire: WireSignedPrekey(boundedBytes: hex("bob_signed_prekey"), maxSize: 4096), owner: bob.publicIdentity
+            ),
             privateKeyBytes: hex("bob_signed_prekey_private")
         )
         bobPostQuantumPrekey = try PostQuantumPrekeyPair(

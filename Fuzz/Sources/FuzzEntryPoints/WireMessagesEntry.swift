@@ -24,17 +24,23 @@ enum WireMessagesEntry {
         switch decoder {
         case .clientFrame:
             let limit = RelayConfiguration().maxFrameSize
-            let frame = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in try WireClientFrame(boundedBytes: body, maxSize: limit) }
+            let frame = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in
+                try WireClientFrame(boundedBytes: body, maxSize: limit)
+            }
             if let frame { checkAsTheRelayDoes(frame, &outcome) }
             outcome.accepted = frame != nil
         case .serverFrame:
             let limit = ServerFrameLimit.maxSize
-            let frame = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in try WireServerFrame(boundedBytes: body, maxSize: limit) }
+            let frame = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in
+                try WireServerFrame(boundedBytes: body, maxSize: limit)
+            }
             if let frame { checkAsTheClientDoes(frame, &outcome) }
             outcome.accepted = frame != nil
         case .roomEnvelope:
             let limit = RoomChain.maxSerializedSize
-            let envelope = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in try WireRoomEnvelope(boundedBytes: body, maxSize: limit) }
+            let envelope = bounded(body, limit: limit, &outcome) { () throws(WireDecodingError) in
+                try WireRoomEnvelope(boundedBytes: body, maxSize: limit)
+            }
             if let envelope { checkRoomEnvelope(envelope, &outcome) }
             outcome.accepted = envelope != nil
         case .publicIdentity:
@@ -169,7 +175,9 @@ enum WireMessagesEntry {
 
     /// Text from a peer or the relay, as shown: one line, no scalar the terminal filter calls unsafe.
     static func checkShown(_ shown: String, _ outcome: inout FuzzOutcome) {
-        outcome.check(!shown.unicodeScalars.contains(where: TerminalText.isUnsafe), "unsafe text reached the terminal: \(shown.debugDescription)")
+        outcome.check(
+            !shown.unicodeScalars.contains(where: TerminalText.isUnsafe), "unsafe text reached the terminal: \(shown.debugDescription)"
+        )
         outcome.check(!shown.contains("\n") && !shown.contains("\r"), "a line break reached a one-line output")
     }
 }
