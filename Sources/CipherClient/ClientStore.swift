@@ -19,7 +19,7 @@ final class ClientStore: Sendable {
     let ownership: HomeOwnership
     /// Set by `close`: every write is refused afterwards.
     private let released = Mutex(false)
-    private let random = SystemRandomSource()
+    let random = SystemRandomSource()
     /// Items already read or written, unsealed: a message would otherwise read and unseal
     /// its session, contact and windows from the file each time. Every write goes through
     /// `commit`, which updates it, and no other process writes the file while this one owns
@@ -73,6 +73,7 @@ final class ClientStore: Sendable {
             }
         }
         migrator.registerMigration("v2-received-ids") { db in try createReceivedIDTable(db) }
+        migrator.registerMigration("v3-history-tags") { db in try createHistoryRecordTable(db) }
         return migrator
     }
 
@@ -89,7 +90,9 @@ final class ClientStore: Sendable {
             for (name, value) in settings { try setSetting(db, name, value) }
             try setSetting(db, "storage_key", Hex.encode(sealedKey))
         }
-        return ClientStore(database: database, storageKey: key, ownership: ownership)
+        let store = ClientStore(database: database, storageKey: key, ownership: ownership)
+        try store.moveHistoryToTags()
+        return store
     }
 
     /// Opens the store in the home `ownership` holds; the passphrase unseals the storage key.
@@ -106,6 +109,7 @@ final class ClientStore: Sendable {
         let keyBytes = try SealedContainer.open(sealed, passphrase: passphrase, context: StorageKey.containerContext)
         let store = ClientStore(database: database, storageKey: try StorageKey(bytes: keyBytes), ownership: ownership)
         try store.moveReplayWindowsToReceivedIDs()
+        try store.moveHistoryToTags()
         return store
     }
 
@@ -217,7 +221,8 @@ final class ClientStore: Sendable {
             (put.kind, put.name, Data(try storageKey.seal(put.value, context: "\(put.kind)/\(put.name)", random: random)))
         }
         let sealedHistory = try changes.history.map { entry in
-            (entry.messageID, Data(try storageKey.seal(entry.record, context: "history/\(entry.messageID)", random: random)))
+            let (tag, context) = historyRow(entry.messageID)
+            return (Data(tag), Data(try storageKey.seal(entry.record, context: context, random: random)))
         }
         let receivedTags = changes.received.map { (scope: $0.scope, tag: receivedTag($0.id, scope: $0.scope)) }
         try ownedWrite { db in
@@ -256,7 +261,7 @@ final class ClientStore: Sendable {
     /// Statements are prepared once per connection (`cachedStatement`): a message commits
     /// several, and parsing the SQL each time cost more than running it.
     private static func apply(
-        _ changes: StoreChanges, sealedPuts: [(String, String, Data)], sealedHistory: [(String, Data)], _ db: Database
+        _ changes: StoreChanges, sealedPuts: [(String, String, Data)], sealedHistory: [(Data, Data)], _ db: Database
     ) throws {
         for (kind, name, sealed) in sealedPuts {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO item (kind, name, sealed) VALUES (?, ?, ?)").execute(arguments: [kind, name, sealed])
@@ -264,8 +269,8 @@ final class ClientStore: Sendable {
         for deletion in changes.deletions {
             try db.cachedStatement(sql: "DELETE FROM item WHERE kind = ? AND name = ?").execute(arguments: [deletion.kind, deletion.name])
         }
-        for (messageID, sealed) in sealedHistory {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO history (message_id, sealed) VALUES (?, ?)").execute(arguments: [messageID, sealed])
+        for (tag, sealed) in sealedHistory {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO history_record (tag, sealed) VALUES (?, ?)").execute(arguments: [tag, sealed])
         }
         for entry in changes.outboxAdds {
             try db.cachedStatement(
@@ -291,16 +296,6 @@ final class ClientStore: Sendable {
                         envelope: Array(row["envelope"] as Data), createdAt: row["created_at"]
                     )
                 }
-        }
-    }
-
-    func history(limit: Int) throws -> [[UInt8]] {
-        let rows = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT message_id, sealed FROM history ORDER BY sequence DESC LIMIT ?", arguments: [limit])
-        }
-        return try rows.reversed().map { row in
-            let id: String = row["message_id"]
-            return try storageKey.open(Array(row["sealed"] as Data), context: "history/\(id)")
         }
     }
 }

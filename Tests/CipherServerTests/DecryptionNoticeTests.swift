@@ -105,6 +105,54 @@ struct DecryptionNoticeTests {
         await relay.stop()
     }
 
+    @Test("a sender acts on at most one notice per contact a minute: a second notice within it sends nothing again and warns no more")
+    func senderHonoursOneNoticeAMinute() async throws {
+        let relay = try await TestRelay.start()
+        let alice = try await relay.makeUser("alice")
+        let bobHome = TestRelay.temporaryHome()
+        let bob = try await relay.makeUser("bob", home: bobHome)
+        try await Self.substituteOneTimePrekey(of: "bob", at: relay)
+        let aliceEvents = EventCollector()
+        await aliceEvents.follow(alice)
+        try await alice.start()
+        try await alice.send("one", to: "bob")
+        let firstEvents = EventCollector()
+        await firstEvents.follow(bob)
+        try await bob.start()
+        #expect(await firstEvents.wait { await $0.texts == ["one"] })
+        #expect(await aliceEvents.wait { await $0.warnings.count == 1 })
+        try await Self.waitForEmptyQueue("alice", at: relay)
+        await bob.close()
+
+        // Bob loses his session with alice (as a restored disk would), so her next message
+        // fails too: his last message from her decrypted, so he may ask again, and does.
+        let store = try ClientStore.open(ownership: HomeOwnership.acquire(home: bobHome, command: "test"), passphrase: "test passphrase")
+        var changes = StoreChanges()
+        changes.delete(SessionSlot.current.kind, "alice")
+        changes.delete(SessionSlot.previous.kind, "alice")
+        try store.commit(changes)
+        store.close()
+        try await alice.send("two", to: "bob")
+        let reopened = try ChatClient.open(home: bobHome, passphrase: "test passphrase")
+        let bobEvents = EventCollector()
+        await bobEvents.follow(reopened)
+        try await reopened.start()
+        #expect(await bobEvents.wait { await $0.warnings.count == 1 }, "bob asks for the second message")
+        // Alice takes the second notice within the minute: she sends nothing again.
+        for _ in 0..<1_500 where try await reopened.store.outboxCount() > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await reopened.store.outboxCount() == 0, "the relay took bob's notice")
+        try await Self.waitForEmptyQueue("alice", at: relay)
+        try await Self.waitForEmptyQueue("bob", at: relay)
+        try await Task.sleep(for: .milliseconds(300))
+        let aliceWarnings = await aliceEvents.warnings
+        #expect(aliceWarnings.count == 1, "\(aliceWarnings)")
+        #expect(try await relay.store.queuedCount(for: "bob") == 0, "nothing was sent again")
+        #expect(await bobEvents.texts.isEmpty)
+        await alice.stop()
+        await reopened.stop()
+        await relay.stop()
+    }
+
     @Test("a handshake replayed after its session was replaced and its id left the window is dropped: not shown again, the session kept")
     func replayedHandshake() async throws {
         let relay = try await TestRelay.start()
