@@ -17,6 +17,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cipherchat", targets: ["cipherchat"]),
+        // The benchmarks, apart from the shipped binary (docs/BENCHMARKS.md).
+        .executable(name: "cipherchat-bench", targets: ["cipherchat-bench"]),
         .library(name: "CipherCore", targets: ["CipherCore"]),
         // For the fuzzing package in Fuzz/, which builds apart with sanitizers (scripts/fuzz.sh).
         .library(name: "CipherWire", targets: ["CipherWire"]),
@@ -138,6 +140,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "cipherchat-bench",
+            dependencies: [
+                "CipherCore",
+                "CipherClient",
+                "CipherServer",
+                "CipherRelay",
+                "CipherSQLite",
+                "CipherNIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """CipherChat's relay benchmark beside the original design's, in one invocation.
 
-Runs `cipherchat bench relay --json` (latency and throughput sections), then the original
+Runs `cipherchat-bench relay --json` (latency and throughput sections, the relay being the
+`cipherchat` built beside it), then the original
 design rebuilt in Python (seedchat's `loadtest.py`, latency and throughput tests, same pair
 counts and 200-byte payloads), its results written to a temporary directory, and prints
 each figure of ours beside theirs with the ratio and the load average around each part.
 docs/BENCHMARKS-RELAY.md explains the figures; quote the ratios, not the absolute times.
 
-    python3 scripts/bench-side-by-side.py --binary .build-release/release/cipherchat
+    python3 scripts/bench-side-by-side.py --bench .build-release/release/cipherchat-bench
     python3 scripts/bench-side-by-side.py --quick        # a few seconds of load: does it run?
 
 Without seedchat (../shared/peers/seedchat beside the repository, or --seedchat DIR), only our
@@ -57,11 +58,11 @@ def run_json(command, cwd, timeout, label):
 
 
 def ours(arguments):
-    command = [arguments.binary, "bench", "relay", "--json", "--sections", "latency", "throughput",
+    command = [arguments.bench, "relay", "--json", "--sections", "latency", "throughput",
                "--pairs"] + [str(p) for p in arguments.pairs]
     if arguments.quick:
         command.append("--quick")
-    return run_json(command, REPOSITORY, arguments.timeout, "cipherchat bench relay")
+    return run_json(command, REPOSITORY, arguments.timeout, "cipherchat-bench relay")
 
 
 def theirs(arguments, seedchat):
@@ -101,8 +102,9 @@ def row(name, our, their, unit, lower_is_better):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=os.path.join(REPOSITORY, ".build-release", "release", "cipherchat"),
-                        help="the cipherchat executable (a release build for figures worth quoting)")
+    parser.add_argument("--bench", default=os.path.join(REPOSITORY, ".build-release", "release", "cipherchat-bench"),
+                        help="the cipherchat-bench executable, with cipherchat beside it "
+                             "(a release build for figures worth quoting)")
     parser.add_argument("--seedchat", default=default_seedchat(), help="seedchat's folder")
     parser.add_argument("--seed-server", choices=["threaded", "asyncio"], default="threaded",
                         help="which of seedchat's servers (threaded is the original design's)")
@@ -110,9 +112,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a few seconds of load each")
     parser.add_argument("--timeout", type=int, default=900, help="seconds each run may take")
     arguments = parser.parse_args()
-    if not os.access(arguments.binary, os.X_OK):
-        sys.exit("no executable at %s: build it (swift build -c release --product cipherchat "
-                 "--scratch-path .build-release) or give --binary" % arguments.binary)
+    relay = os.path.join(os.path.dirname(arguments.bench), "cipherchat")
+    for executable in (arguments.bench, relay):
+        if not os.access(executable, os.X_OK):
+            sys.exit("no executable at %s: build both (swift build -c release --scratch-path .build-release "
+                     "--product cipherchat, then --product cipherchat-bench) or give --bench" % executable)
 
     before = load()
     our = ours(arguments)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Measures the core on this machine beside an OpenSSL baseline taken in the same run: builds
 # cipherchat in release, runs `openssl speed` for AES-256-GCM (1 KiB, 64 KiB, 1 MiB) and
-# RSA-2048, then `cipherchat bench --json`, and prints both side by side with the ratio and the
+# RSA-2048, then `cipherchat-bench --json`, and prints both side by side with the ratio and the
 # project's targets (docs/BENCHMARKS.md). Takes about 40 seconds after the build.
 #
 # Usage: scripts/bench.sh [--quick]
-#   --quick   a smoke test: one second per OpenSSL figure and `cipherchat bench --quick`
+#   --quick   a smoke test: one second per OpenSSL figure and `cipherchat-bench --quick`
 # Environment:
 #   SCRATCH   release scratch folder (default .build-release; keep the .build-* name)
 #   RESULTS   where the raw outputs are kept (default $SCRATCH/bench-results)
@@ -29,8 +29,8 @@ results=${RESULTS:-$scratch/bench-results}
 mkdir -p "$results"
 
 echo "bench: building release in $scratch (clean: 5-10 min, ~2.5 GiB peak)..." >&2
-swift build -c release --scratch-path "$scratch" --product cipherchat >&2
-bin="$scratch/release/cipherchat"
+swift build -c release --scratch-path "$scratch" --product cipherchat-bench >&2
+bin="$scratch/release/cipherchat-bench"
 swift_version=$(swift --version 2>&1 | head -n 1)
 
 # -elapsed: wall-clock time, as cipherchat's ContinuousClock measures (openssl's default is
@@ -52,8 +52,8 @@ for value in "$openssl_1k" "$openssl_64k" "$openssl_1m" "$openssl_rsa_signs"; do
   [ -n "$value" ] || { echo "could not parse openssl speed output: see $results/openssl.txt" >&2; exit 1; }
 done
 
-echo "bench: cipherchat bench ${quick[*]}..." >&2
-"$bin" bench --json "${quick[@]}" --swift-version "$swift_version" > "$results/cipherchat.json"
+echo "bench: cipherchat-bench ${quick[*]}..." >&2
+"$bin" --json "${quick[@]}" --swift-version "$swift_version" > "$results/cipherchat.json"
 figure() { jq -r "$1" "$results/cipherchat.json"; }
 
 # One line: label, our figure, OpenSSL's, unit, and our speed relative to OpenSSL's (above 1
@@ -81,7 +81,7 @@ file_stream() { figure ".fileStream[] | select(.malloc == \"$1\") | .$2 | round"
 primitive_ms() { figure ".primitives[] | select(.name == \"$1\") | .medianMicroseconds / 1000"; }
 openssl_rsa_ms=$(awk -v s="$openssl_rsa_signs" 'BEGIN { print 1000 / s }')
 
-echo "cipherchat bench, $(figure .profile) profile, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "cipherchat-bench, $(figure .profile) profile, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "  CPU:    $(figure .machine.cpuModel), $(figure .machine.logicalCores) logical cores ($(figure '.machine.cpuFeatures | join(" ")'))"
 echo "  kernel: $(figure .machine.kernel)"
 echo "  swift:  $swift_version; $(openssl version)"

@@ -63,7 +63,7 @@ echo "== the relay benchmark still runs, beside the original design where it is 
 # A smoke test of a few seconds of load on the debug build: whether the bench runs, not how fast
 # (docs/BENCHMARKS-RELAY.md has the figures, from a release build on a quiet machine).
 python3 scripts/bench-side-by-side.py --quick --pairs 10 --timeout 600 \
-  --binary "$(swift build --show-bin-path)/cipherchat"
+  --bench "$(swift build --show-bin-path)/cipherchat-bench"
 
 echo "== fuzzing: every fuzz target of Fuzz/ for ${FUZZ_SECONDS:-20} s"
 # After the suite, so that a failure of the fuzzers' own build (libFuzzer and AddressSanitizer,

@@ -9,7 +9,7 @@ struct CipherChatCommand: AsyncParsableCommand {
         version: ProductVersion.current,
         subcommands: [
             ServerCommand.self, InitCommand.self, WhoamiCommand.self, FingerprintCommand.self, VerifyCommand.self,
-            TrustCommand.self, ContactsCommand.self, SendCommand.self, HistoryCommand.self, DaemonCommand.self, RoomCommand.self, RecvCommand.self, FileCommand.self, ChatCommand.self, DemoCommand.self, BenchCommand.self,
+            TrustCommand.self, ContactsCommand.self, SendCommand.self, HistoryCommand.self, DaemonCommand.self, RoomCommand.self, RecvCommand.self, FileCommand.self, ChatCommand.self, DemoCommand.self,
         ]
     )
 }

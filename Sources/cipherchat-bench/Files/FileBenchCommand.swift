@@ -3,7 +3,7 @@ import CipherClient
 import CipherCore
 import Foundation
 
-/// `cipherchat bench files`: a file sent end to end through a relay (encrypt, upload, relay to
+/// `cipherchat-bench files`: a file sent end to end through a relay (encrypt, upload, relay to
 /// disk, download, decrypt to disk, hash check), beside OpenSSL's AES-256-GCM and a plain
 /// loopback copy of the same bytes, measured in the same run. docs/BENCHMARKS.md records them.
 struct FileBenchCommand: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-/// How long each section of `cipherchat bench` may run. `full` keeps every section to a few
+/// How long each section of `cipherchat-bench` may run. `full` keeps every section to a few
 /// seconds on a 2-core machine; `quick` is a smoke test whose figures are only indicative.
 struct BenchProfile: Sendable {
     let name: String

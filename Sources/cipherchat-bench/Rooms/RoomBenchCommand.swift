@@ -2,7 +2,7 @@ import ArgumentParser
 import CipherCore
 import Foundation
 
-/// `cipherchat bench rooms`: room fan-out through a relay in a child process, over real TLS on
+/// `cipherchat-bench rooms`: room fan-out through a relay in a child process, over real TLS on
 /// loopback, beside a plain TCP round trip measured in the same run. docs/BENCHMARKS.md records
 /// the figures against the project's target.
 struct RoomBenchCommand: AsyncParsableCommand {
@@ -83,7 +83,7 @@ struct RoomBenchCommand: AsyncParsableCommand {
     }
 
     private func text(_ report: Report) -> String {
-        var lines = ["cipherchat bench rooms (\(report.machine.buildConfiguration) build)"]
+        var lines = ["cipherchat-bench rooms (\(report.machine.buildConfiguration) build)"]
         if report.machine.buildConfiguration != "release" {
             lines.append("warning: not a release build; these figures say nothing about production speed")
         }

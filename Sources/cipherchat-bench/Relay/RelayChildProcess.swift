@@ -23,7 +23,7 @@ final class RelayChildProcess: @unchecked Sendable {
     static func start(in directory: String, maxConnections: Int = 19_000, extraArguments: [String] = []) throws -> RelayChildProcess {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try currentExecutable())
+        process.executableURL = URL(fileURLWithPath: try relayExecutable())
         process.arguments = [
             "server", "--host", "127.0.0.1", "--port", "0", "--data", directory,
             "--messages-per-second", "1000000000", "--message-burst", "1000000000",
@@ -82,9 +82,17 @@ final class RelayChildProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static func currentExecutable() throws -> String {
-        let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        return path
+    /// The shipped `cipherchat`, beside this executable in the same build directory, so that
+    /// the relay measured is the product's own; `$CIPHERCHAT_BINARY` names another.
+    static func relayExecutable() throws -> String {
+        if let chosen = ProcessInfo.processInfo.environment["CIPHERCHAT_BINARY"], !chosen.isEmpty { return chosen }
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let sibling = ((own as NSString).deletingLastPathComponent as NSString).appendingPathComponent("cipherchat")
+        guard FileManager.default.isExecutableFile(atPath: sibling) else {
+            throw BenchFailure(description: "no cipherchat beside \(own): build it with the same configuration "
+                + "(swift build --product cipherchat), or name it in CIPHERCHAT_BINARY")
+        }
+        return sibling
     }
 
     /// One line from `handle`, or nil when none arrives in time.

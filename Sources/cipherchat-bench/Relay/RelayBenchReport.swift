@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every figure of one `cipherchat bench relay` run; field names carry their units.
+/// Every figure of one `cipherchat-bench relay` run; field names carry their units.
 struct RelayBenchReport: Codable, Sendable {
     var machine: MachineInfo
     var profile: String
@@ -30,7 +30,7 @@ struct RelayBenchReport: Codable, Sendable {
         }
         func number(_ value: Double, _ unit: String, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) + " " + unit }
 
-        lines.append("cipherchat bench relay (\(profile) profile, \(machine.buildConfiguration) build)")
+        lines.append("cipherchat-bench relay (\(profile) profile, \(machine.buildConfiguration) build)")
         if machine.buildConfiguration != "release" {
             lines.append("warning: not a release build; these figures say nothing about production speed")
         }

@@ -2,19 +2,24 @@ import ArgumentParser
 import CipherCore
 import Foundation
 
-/// `cipherchat bench`: what the core's cryptography costs on this machine. It measures only;
-/// `scripts/bench.sh` runs it beside an OpenSSL baseline from the same run, and
-/// docs/BENCHMARKS.md records the figures against the project's targets.
+/// `cipherchat-bench`: what the core's cryptography costs on this machine, and with its
+/// subcommands the relay, rooms and files end to end. A program apart from `cipherchat`, so
+/// that the shipped binary is the product alone; it measures only. `scripts/bench.sh` runs it
+/// beside an OpenSSL baseline from the same run, and docs/BENCHMARKS.md records the figures
+/// against the project's targets.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "cipherchat-bench",
         abstract: "Measure AES-GCM, RSA key generation, the handshake, the ratchet and file encryption.",
         discussion: """
             Prints medians over repeated runs, each section bounded to a few seconds (about a \
             minute in all). Build with -c release: a debug build's figures mean nothing. \
-            `cipherchat bench relay` measures the relay and clients end to end, `cipherchat bench \
-            rooms` room fan-out, `cipherchat bench files` file transfer through a relay.
+            `cipherchat-bench relay` measures the relay and clients end to end, `cipherchat-bench \
+            rooms` room fan-out, `cipherchat-bench files` file transfer through a relay. Those \
+            three run the relay as `cipherchat server` in a child process: the `cipherchat` \
+            built beside this program, or the one named by $CIPHERCHAT_BINARY.
             """,
+        version: ProductVersion.current,
         subcommands: [RelayBenchCommand.self, RoomBenchCommand.self, FileBenchCommand.self]
     )
 

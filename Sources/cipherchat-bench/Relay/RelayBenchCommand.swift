@@ -2,7 +2,7 @@ import ArgumentParser
 import CipherCore
 import Foundation
 
-/// `cipherchat bench relay`: what the relay and the client library cost end to end, over
+/// `cipherchat-bench relay`: what the relay and the client library cost end to end, over
 /// real TLS on loopback, beside a plain TCP round trip and a synced write measured in the
 /// same run. docs/BENCHMARKS-RELAY.md records the figures against the project's targets.
 struct RelayBenchCommand: AsyncParsableCommand {
@@ -21,7 +21,7 @@ struct RelayBenchCommand: AsyncParsableCommand {
         case latency, throughput, idle
     }
 
-    /// `cipherchat bench` defines --quick, --json and --swift-version too, and the parser gives
+    /// `cipherchat-bench` defines --quick, --json and --swift-version too, and the parser gives
     /// a flag both define to the parent: each is read from either.
     @ParentCommand var bench: BenchCommand
 

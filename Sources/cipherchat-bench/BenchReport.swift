@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every figure of one `cipherchat bench` run. Field names carry their units; a section left
+/// Every figure of one `cipherchat-bench` run. Field names carry their units; a section left
 /// out with `--only` is absent.
 struct BenchReport: Codable, Sendable {
     var machine: MachineInfo
@@ -23,7 +23,7 @@ struct BenchReport: Codable, Sendable {
     /// The human-readable report: one aligned line per figure, units on every line.
     var text: String {
         var out = TextTable()
-        out.heading("cipherchat bench (\(profile) profile, \(machine.buildConfiguration) build)")
+        out.heading("cipherchat-bench (\(profile) profile, \(machine.buildConfiguration) build)")
         if machine.buildConfiguration != "release" {
             out.note("warning: not a release build; these figures say nothing about production speed")
         }
