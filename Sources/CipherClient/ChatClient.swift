@@ -70,13 +70,17 @@ public actor ChatClient {
     public static func create(
         home: String, passphrase: String, endpoint: ServerEndpoint, username: String, trust: RelayTLS.ServerTrust,
         keySize: PrivateIdentity.KeySize = .bits2048, kdf: PassphraseKDF = .defaultScrypt,
-        logger: Logger = Logger(label: "cipherchat.client"), command: String = "cipherchat init"
+        logger: Logger = Logger(label: "cipherchat.client"), command: String = "cipherchat init",
+        progress: @Sendable (InitStep) -> Void = { _ in }
     ) async throws -> ChatClient {
         guard Username.isValid(username) else { throw ClientError.invalidUsername(username) }
         let ownership = try HomeOwnership.acquire(home: home, command: command)
         // Check the relay is reachable and trusted before anything is written.
+        progress(.connecting(endpoint))
         let probe = try await connectLink(endpoint: endpoint, trust: trust)
+        progress(.generatingIdentity(bits: keySize.rawValue))
         let identity = try PrivateIdentity.generate(keySize: keySize)
+        progress(.sealingStore)
         let store = try ClientStore.create(ownership: ownership, passphrase: passphrase, settings: [
             "username": username,
             "server": endpoint.description,
@@ -88,7 +92,9 @@ public actor ChatClient {
         try store.commit(changes)
         let client = ChatClient(store: store, identity: identity, username: username, endpoint: endpoint, trust: trust, logger: logger)
         do {
+            progress(.registering(username: username))
             _ = try await probe.authenticate(.register, username: username, identity: identity)
+            progress(.publishingPrekeys)
             try await client.publishInitialPrekeys(on: probe)
         } catch {
             // Leave no half-made identity behind: a retry with another name must be possible.

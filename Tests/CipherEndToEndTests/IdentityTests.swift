@@ -44,3 +44,25 @@ struct IdentityTests {
         #expect(try await carol.receive().map(\.text) == ["hello carol", "still you?"])
     }
 }
+
+@Suite("init says what it is doing", .timeLimit(.minutes(15)))
+struct InitStepsTests {
+    @Test("init with a 3072-bit key names each step on standard error, in order, before its result on standard output")
+    func initNamesItsSteps() async throws {
+        let relay = try await RelayProcess()
+        let endpoint = try relay.requireEndpoint()
+        let dana = try UserHome("dana")
+        let result = try await dana.run(
+            "init", ["--server", endpoint.address, "--user", "dana", "--server-fingerprint", endpoint.fingerprint, "--rsa-bits", "3072"]
+        ).requireSuccess()
+        let steps = result.standardError.split(separator: "\n").map(String.init)
+        #expect(steps == [
+            "cipherchat: connecting to \(endpoint.address) and checking its certificate…",
+            "cipherchat: generating a 3072-bit RSA identity (this can take a minute)…",
+            "cipherchat: sealing the new store under your passphrase (scrypt)…",
+            "cipherchat: registering dana…",
+            "cipherchat: publishing prekeys…",
+        ], "\(result)")
+        #expect(result.standardOutput.contains("registered dana at \(endpoint.address)"))
+    }
+}

@@ -10,7 +10,8 @@ struct InitCommand: AsyncParsableCommand {
         abstract: "Create an identity, register a username with a relay, and publish prekeys.",
         discussion: """
             Generates the RSA identity and prekeys, seals them under the passphrase in the home \
-            directory, and registers USER with the relay. The relay's TLS certificate is pinned: \
+            directory, and registers USER with the relay, saying each step on standard error \
+            (an RSA-4096 identity can take a minute). The relay's TLS certificate is pinned: \
             give its SHA-256 with --server-fingerprint (the relay prints it as tls-sha256=...), or \
             a CA certificate with --ca for a relay whose certificate a CA signed.
             """
@@ -65,7 +66,8 @@ struct InitCommand: AsyncParsableCommand {
             let passphrase = try options.passphrase(confirm: true)
             let client = try await ChatClient.create(
                 home: options.resolvedHome, passphrase: passphrase, endpoint: endpoint, username: user, trust: trust,
-                keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf(), logger: options.logger()
+                keySize: PrivateIdentity.KeySize(rawValue: rsaBits)!, kdf: Self.kdf(), logger: options.logger(),
+                progress: { step in printError("\(step.description)…") }
             )
             try await client.setTrustPolicy(TrustPolicy(rawValue: trustPolicy)!)
             printSafely("registered \(user) at \(endpoint.description)")
