@@ -14,6 +14,7 @@ import PackageDescription
 //   cipherchat    the command-line executable
 let package = Package(
     name: "cipherchat",
+    // Linux only (README): this states the minimum macOS for swift-crypto's APIs, not support.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cipherchat", targets: ["cipherchat"]),
