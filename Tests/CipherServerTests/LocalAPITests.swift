@@ -65,6 +65,9 @@ struct LocalAPITests {
 
         let history = try #require(try await call(connection, "history", ["with": "bob", "limit": 10]) as? [[String: Any]])
         #expect(history.map { $0["text"] as? String } == ["hello over the socket"])
+        // 1 decodes as a number Foundation also casts to Bool: still a limit, not a boolean.
+        let last = try #require(try await call(connection, "history", ["with": "bob", "limit": 1]) as? [[String: Any]])
+        #expect(last.map { $0["text"] as? String } == ["hello over the socket"])
         await owner.stop()
     }
 

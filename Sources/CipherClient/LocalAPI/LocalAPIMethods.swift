@@ -156,10 +156,19 @@ public struct LocalAPIMethods: Sendable {
     }
 
     private func integer(_ params: [String: Any], _ name: String, in range: ClosedRange<Int>) throws -> Int {
-        guard !(params[name] is Bool), let value = params[name] as? Int, range.contains(value) else {
+        guard let given = params[name], !Self.isJSONBoolean(given), let value = given as? Int, range.contains(value) else {
             throw LocalAPIError.invalidParams("'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    /// Whether `value` is JSON's `true` or `false`. Foundation on Linux lets `is Bool` succeed for
+    /// any decoded number that is 0 or 1, so `"limit": 1` looked like a boolean; a decoded
+    /// boolean is the one number whose Objective-C type is `c`.
+    static func isJSONBoolean(_ value: Any) -> Bool {
+        if type(of: value) == Bool.self { return true }
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
     }
 }
 
