@@ -152,7 +152,7 @@ final class ClientStore: Sendable {
     /// process may own it. The connection itself stays open until the store is released, as
     /// GRDB allows no use of a closed one, and a late read is harmless.
     func close() {
-        try? database.writeWithoutTransaction { _ in released.withLock { $0 = true } }
+        database.writeWithoutTransaction { _ in released.withLock { $0 = true } }
         ownership.release()
     }
 
