@@ -117,6 +117,7 @@ public actor ChatClient {
     ) throws -> ChatClient {
         let ownership = try HomeOwnership.acquire(home: home, command: command, wait: ownerWait)
         let store = try ClientStore.open(ownership: ownership, passphrase: passphrase)
+        try store.startRecvCursorIfAbsent()
         guard let username = try store.setting("username"), let server = try store.setting("server"),
               let trustValue = try store.setting("trust"), let trust = RelayTLS.ServerTrust(settingValue: trustValue),
               let identityBytes = try store.item("identity", "self") else {

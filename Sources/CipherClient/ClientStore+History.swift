@@ -37,6 +37,35 @@ extension ClientStore {
         }
     }
 
+    /// The records after `sequence`, oldest first, at most `limit`, each with its sequence.
+    func history(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, record: [UInt8])] {
+        let rows = try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, tag, sealed FROM history_record WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [sequence, limit]
+            )
+        }
+        return try rows.map { row in
+            let tag = Array(row["tag"] as Data)
+            return (row["sequence"], try storageKey.open(Array(row["sealed"] as Data), context: Self.historyContext(tag: tag)))
+        }
+    }
+
+    /// The sequence of the newest record, 0 when there is none.
+    func latestHistorySequence() throws -> Int64 {
+        try database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM history_record") ?? 0 }
+    }
+
+    /// The history sequence up to which `recv` printed (ChatClient+RecvCursor.swift).
+    static let recvCursorSetting = "recv_cursor"
+
+    /// A home opened by a version before the cursor: what its history holds was printed or
+    /// shown already, so the cursor starts at its end rather than print it all again.
+    func startRecvCursorIfAbsent() throws {
+        guard try setting(Self.recvCursorSetting) == nil else { return }
+        try setSetting(Self.recvCursorSetting, String(try latestHistorySequence()))
+    }
+
     /// Moves the records of the `history` table that earlier versions kept by id (sealed under
     /// `history/ID`) to `history_record`, in their order, re-sealed under their tags, and drops
     /// the old table, in one transaction. Nothing to do afterwards. The file is then rewritten

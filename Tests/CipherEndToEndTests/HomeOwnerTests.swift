@@ -182,4 +182,40 @@ extension HomeOwnerTests {
         #expect(try TestFiles.sha256(of: saved) == TestFiles.sha256(of: report))
         #expect(aliceDaemon.exitStatus == nil && bobDaemon.exitStatus == nil)
     }
+
+    @Test("recv with a daemon running prints what the daemon received since the last recv, once; waits when asked; after a recv run alone, prints nothing twice")
+    func recvThroughDaemon() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let daemon = try await bob.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+        try await alice.send("one", to: "bob")
+        try await alice.send("two", to: "bob")
+        // The daemon takes both (its history, through it, shows them); recv then prints them.
+        let deadline = Patience.deadline(.seconds(60))
+        while try await bob.run("history", ["alice", "--json"]).requireSuccess().outputLines.count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await bob.receive().map(\.text) == ["one", "two"])
+        #expect(try await bob.receive().isEmpty, "a second recv prints nothing again")
+
+        // --wait: nothing yet, so it waits for the next message and prints it.
+        let waiting = try bob.launch(["recv", "--json", "--wait", "120"])
+        defer { waiting.signal(SIGKILL) }
+        try await Task.sleep(for: .milliseconds(300))
+        try await alice.send("three", to: "bob")
+        let status = await waiting.waitForExit(timeout: Patience.scaled(.seconds(120)))
+        #expect(status == 0, "\(waiting.readStandardError())")
+        let printed = try waiting.readStandardOutput().split(separator: "\n").map { try ReceivedMessage(jsonLine: String($0)).text }
+        #expect(printed == ["three"])
+
+        // recv run alone, the daemon stopped, then one through a new daemon: nothing twice.
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: Patience.scaled(.seconds(60))) == 0)
+        try await alice.send("four", to: "bob")
+        #expect(try await bob.receive().map(\.text) == ["four"])
+        let second = try await bob.startDaemon()
+        defer { second.signal(SIGKILL) }
+        #expect(try await bob.receive().isEmpty)
+    }
 }

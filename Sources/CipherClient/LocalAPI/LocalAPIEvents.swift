@@ -6,7 +6,29 @@ public actor LocalAPIEvents {
     private var nextSubscriber = 0
     public static let bufferLimit = 10_000
 
+    /// How many received messages were published: `recv` through the owner waits for it to grow.
+    private(set) var messagesPublished = 0
+    private var messageWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter = 0
+
     public init() {}
+
+    /// Returns once more than `count` messages were published, or after `seconds`.
+    func waitForMessage(after count: Int, seconds: Double) async {
+        guard messagesPublished <= count, seconds > 0 else { return }
+        nextWaiter += 1
+        let id = nextWaiter
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: .seconds(seconds))
+            await self?.wake(id)
+        }
+        await withCheckedContinuation { continuation in messageWaiters[id] = continuation }
+        timer.cancel()
+    }
+
+    private func wake(_ id: Int) {
+        messageWaiters.removeValue(forKey: id)?.resume()
+    }
 
     /// A stream of notification lines until `unsubscribe` or `finish`.
     func subscribe() -> (id: Int, lines: AsyncStream<String>) {
@@ -23,7 +45,12 @@ public actor LocalAPIEvents {
     /// Publishes a client event as a JSON-RPC notification (docs/API.md, "Notifications").
     public func publish(_ event: ClientEvent) {
         switch event {
-        case .message(let record): notify("receive", record.jsonObject)
+        case .message(let record):
+            notify("receive", record.jsonObject)
+            messagesPublished += 1
+            let waiters = messageWaiters.values
+            messageWaiters.removeAll()
+            for waiter in waiters { waiter.resume() }
         case .warning(let text): notify("warning", ["text": text])
         case .connected(let queued): notify("connection", ["state": "connected", "queued": queued])
         case .disconnected(let retry): notify("connection", ["state": "disconnected", "retry_in_seconds": retry])
@@ -46,5 +73,7 @@ public actor LocalAPIEvents {
     public func finish() {
         for continuation in subscribers.values { continuation.finish() }
         subscribers.removeAll()
+        for waiter in messageWaiters.values { waiter.resume() }
+        messageWaiters.removeAll()
     }
 }

@@ -49,6 +49,8 @@ public struct LocalAPIMethods: Sendable {
             return ["outcome": name]
         case "history":
             return try await history(params)
+        case "recv":
+            return try await recv(params)
         case "rooms":
             return try await client.rooms()
         case "room.create":
@@ -142,7 +144,36 @@ public struct LocalAPIMethods: Sendable {
         return selected.suffix(limit).map(\.jsonObject)
     }
 
+    /// What arrived since the last `recv` (ChatClient+RecvCursor.swift), oldest first; with
+    /// `wait`, when nothing has, waits up to that many seconds for something to.
+    private func recv(_ params: [String: Any]) async throws -> Any {
+        let wait = params["wait"] == nil ? 0 : try seconds(params, "wait", in: 0...3_600)
+        let limit = params["limit"] == nil ? 1_000 : try integer(params, "limit", in: 1...10_000)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(wait))
+        while true {
+            let published = await events?.messagesPublished ?? 0
+            let records = try await client.takeUnprinted(limit: limit)
+            let left = ContinuousClock.now.duration(to: deadline)
+            if !records.isEmpty || left <= .zero { return ["messages": records.map(\.jsonObject)] }
+            if let events {
+                let (whole, attoseconds) = left.components
+                await events.waitForMessage(after: published, seconds: Double(whole) + Double(attoseconds) / 1e18)
+            } else {
+                // In-process, nothing arrives while the method runs: the caller owns the home.
+                return ["messages": [] as [Any]]
+            }
+        }
+    }
+
     // MARK: Parameters
+
+    private func seconds(_ params: [String: Any], _ name: String, in range: ClosedRange<Double>) throws -> Double {
+        guard let given = params[name], !Self.isJSONBoolean(given), let value = (given as? NSNumber)?.doubleValue ?? (given as? Double),
+              range.contains(value) else {
+            throw LocalAPIError.invalidParams("'\(name)' must be a number of seconds in \(Int(range.lowerBound))...\(Int(range.upperBound))")
+        }
+        return value
+    }
 
     private func string(_ params: [String: Any], _ name: String) throws -> String {
         guard let value = params[name] as? String else { throw LocalAPIError.invalidParams("'\(name)' must be a string") }

@@ -113,7 +113,8 @@ struct RecvCommand: AsyncParsableCommand {
             and size. Without --json, a sender's control characters and bidirectional \
             overrides are shown as U+FFFD and a message's later lines are indented. When standard \
             output closes (`recv --follow | head -n 1`), recv stops: what it received is in \
-            `cipherchat history`, the rest stays queued.
+            `cipherchat history`, the rest stays queued. With a daemon or a chat running, recv \
+            goes through it and prints what it received since the last recv, once.
             """
     )
 
@@ -134,54 +135,84 @@ struct RecvCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            let client = try options.openClient(command: "cipherchat recv")
-            let events = client.events
-            // While it owns the home, recv serves the local API: a `send` from another
-            // terminal during `recv --follow` goes through it.
-            let apiEvents = LocalAPIEvents()
-            let server = try await options.serveLocalAPI(client, events: apiEvents)
-            try await client.startWithDeadline()
-            let progress = RecvProgress(wait: max(0, wait))
-            let watchdog = follow ? nil : Task {
-                // Every wait has an end: the relay's count of queued envelopes is its word, and
-                // a relay that sends fewer (or stalls) must not hold recv open.
-                while await !progress.timedOut() {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                if let shortfall = await progress.shortfall {
-                    printError("the relay said \(shortfall.announced) were queued and sent \(shortfall.handled); the rest stay queued for the next recv")
-                }
-                await client.stop()
+            switch try options.access(command: "cipherchat recv") {
+            case .owner(let connection): try await receiveThroughOwner(connection)
+            case .own(let client): try await receiveAsOwner(client)
             }
-            defer { watchdog?.cancel() }
-            receiving: for await event in events {
-                await apiEvents.publish(event)
-                switch event {
-                case .connected(let queued):
-                    await progress.expect(queued)
-                    if queued == 0, wait == 0, !follow { await client.stop() }
-                case .message(let record):
-                    if json { print(MessageFormat.json(record)) } else { printSafely(MessageFormat.line(record)) }
-                    // A reader that went away (`recv --follow | head -n 1`): stop handling
-                    // deliveries at once, rather than take in messages nobody will see. Where
-                    // SIGPIPE is not ignored, it has already ended the process, to the same end.
-                    guard fflush(nil) == 0 else {
-                        printError("standard output is closed: stopping. Messages received are in `cipherchat history`; the rest stay queued for the next recv")
-                        await client.stop()
-                        break receiving
-                    }
-                case .warning(let text):
-                    printError(text)
-                case .deliveryHandled:
-                    // Without --follow: everything queued at login is handled (or, when
-                    // nothing was and --wait waited, the first arrival).
-                    if await progress.handledOne(), !follow { await client.stop() }
-                case .disconnected:
-                    if !follow, await progress.handled > 0 { await client.stop() }
-                }
-            }
-            await server.stop()
         }
+    }
+
+    /// Another process owns the home and has taken the deliveries: prints what it received since
+    /// the last `recv` (docs/API.md, method `recv`), waiting as asked; with --follow, asks again
+    /// and again, each time waiting for what comes next.
+    private func receiveThroughOwner(_ connection: LocalAPIConnection) async throws {
+        let pageSize = 1_000
+        var waitNow = follow ? 30 : min(max(0, wait), 3_600)
+        while true {
+            let result = try await connection.call("recv", ["wait": waitNow, "limit": pageSize], timeout: waitNow + 30)
+            let messages = (result as? [String: Any])?["messages"] as? [[String: Any]] ?? []
+            for object in messages {
+                if json { print(JSONLine.encode(object)) } else { printSafely(HistoryLine.text(object)) }
+                guard fflush(nil) == 0 else {
+                    printError("standard output is closed: stopping. Messages received are in `cipherchat history`")
+                    return
+                }
+            }
+            // A full page means more may be waiting; otherwise recv is done unless it follows.
+            if messages.count < pageSize && !follow { return }
+            waitNow = follow ? 30 : 0
+        }
+    }
+
+    private func receiveAsOwner(_ client: ChatClient) async throws {
+        let events = client.events
+        // While it owns the home, recv serves the local API: a `send` from another
+        // terminal during `recv --follow` goes through it.
+        let apiEvents = LocalAPIEvents()
+        let server = try await options.serveLocalAPI(client, events: apiEvents)
+        try await client.startWithDeadline()
+        let progress = RecvProgress(wait: max(0, wait))
+        let watchdog = follow ? nil : Task {
+            // Every wait has an end: the relay's count of queued envelopes is its word, and
+            // a relay that sends fewer (or stalls) must not hold recv open.
+            while await !progress.timedOut() {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if let shortfall = await progress.shortfall {
+                printError("the relay said \(shortfall.announced) were queued and sent \(shortfall.handled); the rest stay queued for the next recv")
+            }
+            await client.stop()
+        }
+        defer { watchdog?.cancel() }
+        receiving: for await event in events {
+            await apiEvents.publish(event)
+            switch event {
+            case .connected(let queued):
+                await progress.expect(queued)
+                if queued == 0, wait == 0, !follow { await client.stop() }
+            case .message(let record):
+                if json { print(MessageFormat.json(record)) } else { printSafely(MessageFormat.line(record)) }
+                // A reader that went away (`recv --follow | head -n 1`): stop handling
+                // deliveries at once, rather than take in messages nobody will see. Where
+                // SIGPIPE is not ignored, it has already ended the process, to the same end.
+                guard fflush(nil) == 0 else {
+                    printError("standard output is closed: stopping. Messages received are in `cipherchat history`; the rest stay queued for the next recv")
+                    await client.stop()
+                    break receiving
+                }
+            case .warning(let text):
+                printError(text)
+            case .deliveryHandled:
+                // Without --follow: everything queued at login is handled (or, when
+                // nothing was and --wait waited, the first arrival).
+                if await progress.handledOne(), !follow { await client.stop() }
+            case .disconnected:
+                if !follow, await progress.handled > 0 { await client.stop() }
+            }
+        }
+        // What this recv printed is not printed again by a later one through an owner.
+        try? await client.markAllPrinted()
+        await server.stop()
     }
 }
 
