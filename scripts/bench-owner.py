@@ -6,6 +6,7 @@ Starts `cipherchat server` on loopback and two users, then times, as a user runs
 - `cipherchat send bob TEXT` with no owner running (each run unlocks the store: scrypt at the
   default cost, then a TLS login) and then through alice's `cipherchat daemon`;
 - `cipherchat history bob --limit 1` the same two ways;
+- `cipherchat recv` of one waiting message the same two ways;
 - through the local API (docs/API.md): from alice's `send` request to the `receive`
   notification on bob's owner, both daemons subscribed over their sockets;
 
@@ -161,7 +162,7 @@ def synced_write_milliseconds(directory, count):
 
 def summary(label, values, baseline=None):
     median = statistics.median(values)
-    line = "  %-52s %9.1f ms   p90 %9.1f ms   n=%d" % (label, median, percentile(values, 0.9), len(values))
+    line = "  %-60s %9.2f ms   p90 %9.2f ms   n=%d" % (label, median, percentile(values, 0.9), len(values))
     if baseline:
         line += "   %.3f× alone" % (median / statistics.median(baseline))
     print(line)
@@ -201,6 +202,10 @@ def main():
         synced = synced_write_milliseconds(scratch, 50)
         alone_send = [run.command("alice", ["send", "bob", "alone %d" % index]) for index in range(arguments.runs)]
         alone_history = [run.command("alice", ["history", "bob", "--limit", "1"]) for _ in range(arguments.runs)]
+        alone_recv = []
+        for index in range(arguments.runs):
+            run.command("alice", ["send", "bob", "waiting %d" % index])
+            alone_recv.append(run.command("bob", ["recv"]))
 
         for user in ("alice", "bob"):
             child = subprocess.Popen([run.binary, "daemon", "--home", run.home(user)], env=run.environment,
@@ -232,6 +237,16 @@ def main():
             message = bob.message()
             if message.get("method") == "receive" and message["params"].get("text") == last:
                 break
+        owner_recv = []
+        for index in range(arguments.runs):
+            text = "waiting for the owner %d" % index
+            alice.request("send", {"recipient": "bob", "message": text})
+            for _ in range(100):
+                message = bob.message()
+                if message.get("method") == "receive" and message["params"].get("text") == text:
+                    break
+            alice.answer(alice.next_id)
+            owner_recv.append(run.command("bob", ["recv"]))
         api = []
         for index in range(arguments.api_messages):
             text = "api %d" % index
@@ -256,6 +271,8 @@ def main():
         summary("cipherchat send, through alice's daemon", owner_send, alone_send)
         summary("cipherchat history bob --limit 1, no owner", alone_history)
         summary("cipherchat history bob --limit 1, through the daemon", owner_history, alone_history)
+        summary("cipherchat recv of one waiting message, no owner", alone_recv)
+        summary("cipherchat recv of one waiting message, through bob's daemon", owner_recv, alone_recv)
         summary("API send -> bob's owner notified (loopback relay)", api)
     finally:
         run.stop()
