@@ -60,6 +60,69 @@ struct FullDiskTests {
         try await Self.expectPromptStop(relay)
     }
 
+    @Test("SQLite's disk full: sends refused as store_unavailable and kept, the relay keeps running, each message arrives once there is room")
+    func sqliteDiskFull() async throws {
+        let filesystem = try SmallFilesystem(megabytes: 16)
+        defer { filesystem.unmount() }
+        let relay = try await RelayProcess(
+            arguments: ["--shutdown-grace-seconds", "5"], dataDirectory: filesystem.url.appending(path: "data")
+        )
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        try await alice.send("before the disk filled", to: "bob")
+        #expect(try await bob.receive().map(\.text) == ["before the disk filled"])
+
+        try filesystem.fill()
+        // Sends until the store refuses one: the write-ahead log may still have room for a few.
+        // Large messages, so that it fills within a few.
+        var sent: [String] = []
+        var refusal: CommandResult?
+        for number in 0..<Self.maxSendsUntilRefused where refusal == nil {
+            let text = "message \(number) " + String(repeating: "x", count: 60_000)
+            let bound = Patience.scaled(Self.answerBound)
+            let started = ContinuousClock.now
+            let result = try await alice.run("send", ["--timeout", "60", "bob", text])
+            let took = ContinuousClock.now - started
+            #expect(took < bound, "send \(number) took \(took)")
+            sent.append(text)
+            if result.status != 0 { refusal = result }
+        }
+        let refused = try #require(refusal, "the relay acknowledged \(sent.count) messages on a full disk")
+        #expect(refused.status == 9, "\(refused)")
+        #expect(refused.standardError.contains("store_unavailable: \(Self.diskFullText)"), "\(refused)")
+        #expect(refused.standardError.contains(DatabaseOutageTests.keptText), "\(refused)")
+        #expect(relay.processIdentifier != nil, "the relay exited:\n\(relay.readLogs())")
+        let logs = relay.readLogs()
+        #expect(logs.contains("the store's disk is full") && logs.contains("operation=send"), "\(logs)")
+        #expect(!logs.contains("a store operation failed"), "a full disk was taken for a fault:\n\(logs)")
+
+        // Room again, the same relay: a command that connects sends the outbox, and bob gets
+        // every message once, the acknowledged ones and the refused one.
+        try filesystem.free()
+        var texts: [String] = []
+        let deadline = Patience.deadline(.seconds(90))
+        while ContinuousClock.now < deadline, texts.count < sent.count {
+            _ = try await alice.run("fingerprint", ["bob"])
+            texts += (try? await bob.receive())?.map(\.text) ?? []
+            if texts.count < sent.count { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        #expect(texts.sorted() == sent.sorted(), "bob got \(texts.map { $0.prefix(12) }) of \(sent.map { $0.prefix(12) })")
+        try await alice.send("after the disk had room again", to: "bob")
+        #expect(try await bob.receive().map(\.text) == ["after the disk had room again"])
+
+        // SIGTERM with the disk full and a send refused.
+        try filesystem.fill()
+        var stillRoom = true
+        for number in 0..<Self.maxSendsUntilRefused where stillRoom {
+            let text = "during the stop \(number) " + String(repeating: "y", count: 60_000)
+            stillRoom = try await alice.run("send", ["--timeout", "60", "bob", text]).status == 0
+        }
+        #expect(!stillRoom, "the relay kept acknowledging on a full disk")
+        try await Self.expectPromptStop(relay)
+    }
+
+    /// How many sends on a full disk may still find room in SQLite's write-ahead log.
+    static let maxSendsUntilRefused = 30
+
     /// SIGTERM: the relay exits 0 within its grace period.
     static func expectPromptStop(_ relay: RelayProcess) async throws {
         let bound = Patience.scaled(stopBound)
