@@ -1,8 +1,7 @@
 /// The store cannot do its work now: its database is down, restarting or out of reach, did not
 /// answer within the store's deadline, or its disk (the database's or the blob directory's) is
-/// full. Retryable: the relay answers
-/// `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of hanging or closing the connection,
-/// and the client keeps the message in its outbox.
+/// full. Retryable: the relay answers `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of
+/// hanging or closing the connection, and the client keeps the message in its outbox.
 public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, Sendable {
     private enum Reason: Hashable {
         case timedOut(seconds: Double)
