@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite on a fresh machine: installs what the tests drive (on Debian or Ubuntu, as root
-# or with sudo: PostgreSQL, HAProxy, Prometheus's promtool, tmux, openssl, SQLite's headers, and
+# or with sudo: PostgreSQL, HAProxy, Prometheus's promtool, tmux, openssl, SQLite's headers and shell, and
 # Python's cryptography for the independent check of the protocol vectors), checks the layering
 # and the vectors, builds with the explicit target-dependency import check, then runs
 # `swift test`, then every fuzz target for 20 s (scripts/fuzz.sh). Elsewhere it installs
@@ -29,6 +29,7 @@ if command -v apt-get >/dev/null; then
   command -v python3 >/dev/null || need+=(python3 python3-pip)
   [ -x /usr/bin/tmux ] || need+=(tmux)
   dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
+  [ -x /usr/bin/sqlite3 ] || need+=(sqlite3)
   [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
   [ -x /usr/sbin/haproxy ] || need+=(haproxy)
   [ -x /usr/bin/promtool ] || need+=(prometheus)

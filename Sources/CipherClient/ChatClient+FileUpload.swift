@@ -231,7 +231,8 @@ extension ChatClient {
     }
 
     /// Runs a transfer attempt again after a lost connection (the client reconnects meanwhile)
-    /// or a relay that could not complete a request; a refusal is final.
+    /// or a relay that could not complete a request; a refusal is final, and so is a relay that
+    /// cannot store now (the transfer resumes when it is run again).
     nonisolated func withTransferRetries<Result: Sendable>(_ attempt: @Sendable () async throws -> Result) async throws -> Result {
         var failures = 0
         while true {
@@ -242,6 +243,10 @@ extension ChatClient {
                 guard failures < Self.transferAttempts else { throw error }
                 logger.debug("file transfer interrupted, resuming", metadata: ["attempt": "\(failures)"])
                 try await Task.sleep(for: .milliseconds(100))
+            } catch let error as RelayError where error.code == .storeUnavailable {
+                // Not retried here: a full disk or a database outage may last. The chunks the
+                // relay stored stay, and the next attempt starts after them.
+                throw FileTransferError.relayUnavailable(error)
             } catch let error as RelayError {
                 throw FileTransferError.relay(error)
             }

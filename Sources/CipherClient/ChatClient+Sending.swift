@@ -37,12 +37,16 @@ extension ChatClient {
         try store.outboxCount()
     }
 
-    /// Waits for the resend of the outbox that the connection started, and throws
-    /// `ClientError.notConfirmed` when entries are left that the relay has not accepted.
+    /// Waits for the resend of the outbox that the connection started, and throws when entries
+    /// are left that the relay has not accepted: the relay's `CODE_STORE_UNAVAILABLE` when it
+    /// stopped the resend (so the user is told why, a full disk or a database down), else
+    /// `ClientError.notConfirmed`.
     public func outboxSent() async throws {
-        await outboxResend?.value
+        let refusal = await outboxResend?.value ?? nil
         let left = try store.outboxCount()
-        if left > 0 { throw ClientError.notConfirmed(count: left) }
+        guard left > 0 else { return }
+        if let refusal { throw ClientError.relay(refusal) }
+        throw ClientError.notConfirmed(count: left)
     }
 
     /// Sends an outbox entry until the relay accepts it, across reconnects; a definite refusal
@@ -93,20 +97,21 @@ extension ChatClient {
 
     /// Resends what the relay had not acknowledged when the last connection ended, or what was
     /// sealed while there was none. When the relay cannot store now, the rest waits for the
-    /// next connection.
-    func resendOutbox(on link: RelayLink) async {
-        guard let entries = try? store.outbox() else { return }
+    /// next connection; the relay's refusal is returned.
+    func resendOutbox(on link: RelayLink) async -> RelayError? {
+        guard let entries = try? store.outbox() else { return nil }
         for entry in entries {
             do {
                 try await deliver(entry)
             } catch ClientError.relay(let error) where error.code == .storeUnavailable {
-                return
+                return error
             } catch is CancellationError {
-                return
+                return nil
             } catch {
                 eventSink.yield(.warning("a message to \(entry.recipient) was not delivered: \(error)"))
             }
         }
+        return nil
     }
 
     func requestOnCurrentLink(_ body: WireClientFrame.OneOf_Body) async throws -> WireServerFrame {

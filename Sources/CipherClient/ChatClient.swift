@@ -40,7 +40,8 @@ public actor ChatClient {
     var acknowledgementInFlight: Task<Void, Never>?
     /// The resend of the outbox that the newest connection started, which `stop` waits for:
     /// every command that connects sends what earlier ones left, not only `recv` and `chat`.
-    var outboxResend: Task<Void, Never>?
+    /// Its value is the relay's `CODE_STORE_UNAVAILABLE` when that stopped it.
+    var outboxResend: Task<RelayError?, Never>?
     /// Sends started while a delivery was handled (decryption-failure notices and what they
     /// ask for), which `stop` waits for like the outbox resend.
     var backgroundSends: [UUID: Task<Void, Never>] = [:]
@@ -176,7 +177,7 @@ public actor ChatClient {
         stopped = true
         // Stopped first: a resend waiting for a new connection gives up, one on this
         // connection finishes.
-        await outboxResend?.value
+        _ = await outboxResend?.value
         while let (id, send) = backgroundSends.first {
             await send.value
             backgroundSends[id] = nil

@@ -107,6 +107,10 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
     /// The file did not authenticate or its hash did not match: nothing was kept.
     case refused(name: String)
     case relay(RelayError)
+    /// The relay cannot do the transfer's work now (`CODE_STORE_UNAVAILABLE`: its disk is full,
+    /// or its database is down): what was transferred is kept, and the same command run again
+    /// resumes there.
+    case relayUnavailable(RelayError)
     /// A file sent to a room with no other member.
     case noRecipients(String)
 
@@ -124,6 +128,8 @@ public enum FileTransferError: Error, Hashable, CustomStringConvertible, Sendabl
         case .refused(let name):
             "the file \(name) failed its integrity check (altered or truncated on the way) and was refused; nothing was kept"
         case .relay(let error): "the relay refused the transfer: \(error)"
+        case .relayUnavailable(let error):
+            "the relay cannot take the transfer now (store_unavailable: \(error.message)); run the same command again later: it resumes where it stopped"
         case .noRecipients(let room): "\(room) has no other member to send the file to"
         }
     }

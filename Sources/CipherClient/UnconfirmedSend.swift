@@ -11,9 +11,9 @@ public enum UnconfirmedSend {
         let cause: String
         switch error {
         case ClientError.relay(let relay) where relay.code == .storeUnavailable:
-            cause = "the relay cannot store messages now (store_unavailable)"
+            cause = "the relay cannot store messages now (store_unavailable: \(relay.message))"
         case let relay as RelayError where relay.code == .storeUnavailable:
-            cause = "the relay cannot store messages now (store_unavailable)"
+            cause = "the relay cannot store messages now (store_unavailable: \(relay.message))"
         case ClientError.notConfirmed:
             cause = "the relay could not take it"
         case let relay as RelayError where relay == .connectionClosed:

@@ -218,7 +218,7 @@ extension RelayConnection {
                 // copies already stored are found duplicates.
                 observer.storeError(.rooms, error)
                 sink.send(.relayError(
-                    .storeUnavailable, Self.storeUnavailableText, requestID: requestID,
+                    .storeUnavailable, Self.storeUnavailableText(for: error), requestID: requestID,
                     retryAfterMilliseconds: Self.storeUnavailableRetryMilliseconds
                 ))
             case let error?:

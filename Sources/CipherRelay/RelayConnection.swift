@@ -78,7 +78,7 @@ public actor RelayConnection {
         } catch let error as StoreUnavailableError {
             // Retryable, and said so at once: the client keeps what it sent and tries again.
             service.observer.storeError(StoreOperation(frame.body), error)
-            sendStoreUnavailable(requestID: frame.requestID)
+            sendStoreUnavailable(error, requestID: frame.requestID)
             return .keepOpen
         } catch {
             service.observer.storeError(StoreOperation(frame.body), error)
@@ -388,7 +388,7 @@ public actor RelayConnection {
             case .failure(let error) where error is StoreUnavailableError:
                 observer.storeError(.send, error)
                 reply = .relayError(
-                    .storeUnavailable, Self.storeUnavailableText, requestID: requestID,
+                    .storeUnavailable, Self.storeUnavailableText(for: error), requestID: requestID,
                     retryAfterMilliseconds: Self.storeUnavailableRetryMilliseconds
                 )
             case .failure(let error):
@@ -510,12 +510,20 @@ public actor RelayConnection {
         return .keepOpen
     }
 
-    /// What `CODE_STORE_UNAVAILABLE` says, and when to try again (PROTOCOL.md 12.7).
+    /// What `CODE_STORE_UNAVAILABLE` says, by cause, and when to try again (PROTOCOL.md 12.7).
     static let storeUnavailableText = "the relay cannot store anything now; try again later"
+    static let diskFullText = "the relay's disk is full; try again later"
     static let storeUnavailableRetryMilliseconds: UInt32 = 1000
 
-    private func sendStoreUnavailable(requestID: UInt64) {
-        send(error: .storeUnavailable, Self.storeUnavailableText, requestID: requestID, retryAfter: Self.storeUnavailableRetryMilliseconds)
+    static func storeUnavailableText(for error: any Error) -> String {
+        (error as? StoreUnavailableError)?.isDiskFull == true ? diskFullText : storeUnavailableText
+    }
+
+    private func sendStoreUnavailable(_ error: StoreUnavailableError, requestID: UInt64) {
+        send(
+            error: .storeUnavailable, Self.storeUnavailableText(for: error), requestID: requestID,
+            retryAfter: Self.storeUnavailableRetryMilliseconds
+        )
     }
 
     func send(

@@ -1,11 +1,12 @@
-/// The store cannot do its work now: its database is down, restarting or out of reach, or did
-/// not answer within the store's deadline. Retryable: the relay answers
-/// `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of hanging or closing the connection,
-/// and the client keeps the message in its outbox.
+/// The store cannot do its work now: its database is down, restarting or out of reach, did not
+/// answer within the store's deadline, or its disk (the database's or the blob directory's) is
+/// full. Retryable: the relay answers `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of
+/// hanging or closing the connection, and the client keeps the message in its outbox.
 public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, Sendable {
     private enum Reason: Hashable {
         case timedOut(seconds: Double)
         case unreachable(String)
+        case diskFull(String)
     }
 
     private let reason: Reason
@@ -21,10 +22,24 @@ public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, S
         StoreUnavailableError(reason: .unreachable(why))
     }
 
+    /// The disk the store writes to has no room left (ENOSPC, EDQUOT, SQLITE_FULL); `what` says
+    /// which write failed, without paths or values. It passes once the operator frees space.
+    public static func diskFull(_ what: String) -> StoreUnavailableError {
+        StoreUnavailableError(reason: .diskFull(what))
+    }
+
+    /// Whether the cause is a full disk rather than a database out of reach: the client is told
+    /// so, in the error's fixed text.
+    public var isDiskFull: Bool {
+        if case .diskFull = reason { return true }
+        return false
+    }
+
     public var description: String {
         switch reason {
         case .timedOut(let seconds): "the store did not answer within \(seconds) s"
         case .unreachable(let why): "the store's database cannot be reached: \(why)"
+        case .diskFull(let what): "the store's disk is full: \(what)"
         }
     }
 }

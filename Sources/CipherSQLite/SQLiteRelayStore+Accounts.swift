@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteRelayStore {
     public func createAccount(_ account: StoredAccount) async throws -> AccountCreation {
-        try await pool.write { db in
+        try await committing { db in
             // One transaction on the single writer connection: two registrations of one name
             // cannot interleave between the insert and the lookup.
             try db.execute(

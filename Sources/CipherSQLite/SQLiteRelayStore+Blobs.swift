@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteRelayStore {
     public func createBlob(_ blob: StoredBlob, ownerQuota: UInt64) async throws -> BlobCreation {
-        try await pool.write { db in
+        try await committing { db in
             // One transaction on the single writer: the quota check and the insert cannot be
             // split by another upload of the same owner.
             if let existing = try Self.blob(id: blob.id, db) { return .exists(existing) }
@@ -30,7 +30,7 @@ extension SQLiteRelayStore {
     }
 
     public func updateBlobProgress(id: [UInt8], storedChunks: UInt64, complete: Bool) async throws {
-        try await pool.write { db in
+        try await committing { db in
             try db.execute(
                 sql: "UPDATE blobs SET stored_chunks = ?, complete = ? WHERE id = ?",
                 arguments: [Int64(sqlite: storedChunks), complete, Data(sqlite: id)]
@@ -39,7 +39,7 @@ extension SQLiteRelayStore {
     }
 
     public func recordBlobFetched(id: [UInt8], by username: String) async throws -> StoredBlob? {
-        try await pool.write { db in
+        try await committing { db in
             guard var blob = try Self.blob(id: id, db) else { return nil }
             guard !blob.fetchedBy.contains(username) else { return blob }
             blob.fetchedBy = (blob.fetchedBy + [username]).sorted()
@@ -52,13 +52,13 @@ extension SQLiteRelayStore {
     }
 
     public func deleteBlob(id: [UInt8]) async throws {
-        try await pool.write { db in
+        try await committing { db in
             try db.execute(sql: "DELETE FROM blobs WHERE id = ?", arguments: [Data(sqlite: id)])
         }
     }
 
     public func expireBlobs(createdBefore cutoffMilliseconds: UInt64) async throws -> [[UInt8]] {
-        try await pool.write { db in
+        try await committing { db in
             let cutoff = Int64(sqlite: cutoffMilliseconds)
             let ids = try Data.fetchAll(db, sql: "SELECT id FROM blobs WHERE created_at < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM blobs WHERE created_at < ?", arguments: [cutoff])

@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteRelayStore {
     public func publishPrekeys(username: String, signedPrekey: [UInt8]?, postQuantumPrekey: [UInt8]?) async throws {
         guard signedPrekey != nil || postQuantumPrekey != nil else { return }
-        try await pool.write { db in
+        try await committing { db in
             // A prekey left out (NULL) keeps the one stored.
             try db.execute(
                 sql: """
@@ -21,7 +21,7 @@ extension SQLiteRelayStore {
 
     public func addOneTimePrekeys(username: String, prekeys: [(id: UInt32, encoded: [UInt8])]) async throws -> Int {
         let prekeys = prekeys.map { (id: Int64($0.id), encoded: Data(sqlite: $0.encoded)) }
-        return try await pool.write { db in
+        return try await committing { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO one_time_prekeys (username, id, encoded) VALUES (?, ?, ?)
                 ON CONFLICT (username, id) DO NOTHING
@@ -36,7 +36,7 @@ extension SQLiteRelayStore {
     public func takeBundle(username: String) async throws -> StoredBundle? {
         // A write transaction even when it only reads: the one-time prekey handed out is
         // deleted in it, so no two callers (and no restart) can hand out the same one.
-        try await pool.write { db in
+        try await committing { db in
             guard
                 let prekeys = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT signed_prekey, post_quantum_prekey FROM prekeys WHERE username = ?"),

@@ -116,7 +116,7 @@ extension SQLiteRelayStore {
         let cutoff = Int64(sqlite: cutoffMilliseconds)
         return try await onQueueWriter {
             self.flushOpenBatch()
-            let expired = try self.pool.write { db in
+            let expired = try self.committingNow { db in
                 try Row.fetchAll(
                     db, sql: "DELETE FROM queue WHERE accepted_at < ? RETURNING recipient, sender, client_message_id",
                     arguments: [cutoff]
@@ -143,7 +143,7 @@ extension SQLiteRelayStore {
     func flushOpenBatch() {
         guard let batch = groupCommit.withLock({ $0.takeOpenBatch() }) else { return }
         let outcome = Result {
-            try pool.write { db in
+            try committingNow { db in
                 let insert = try db.cachedStatement(
                     sql: "INSERT INTO queue (delivery_id, sender, recipient, client_message_id, accepted_at, envelope) VALUES (?, ?, ?, ?, ?, ?)"
                 )

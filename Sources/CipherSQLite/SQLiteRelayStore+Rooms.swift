@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteRelayStore {
     public func appendRoomStatement(room: String, epoch: UInt64, statement: [UInt8], members: [String]) async throws -> RoomAppendResult {
-        try await pool.write { db in
+        try await committing { db in
             // One transaction on the single writer: the epoch check and the insert cannot
             // interleave with another change to the same room.
             let current = try Int64.fetchOne(

@@ -53,7 +53,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
 
     public func startBlob(blobID: [UInt8]) async throws {
         let paths = BlobPaths(directory: directory, blobID: blobID)
-        try await threadPool.runIfActive {
+        try await onDisk {
             if mkdir(paths.folder, 0o700) != 0, errno != EEXIST { throw BlobDiskError(operation: "mkdir", code: errno) }
             try BlobFiles(paths, creating: true)!.close()
         }
@@ -63,7 +63,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     public func storeChunk(_ bytes: Data, blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Bool {
         let paths = BlobPaths(directory: directory, blobID: blobID)
         let batch = durableBatch
-        return try await threadPool.runIfActive {
+        return try await onDisk {
             // Never created here: a blob deleted since its upload started (by its last
             // recipient, its time to live, another relay) has no folder, and gets none back.
             guard let files = try BlobFiles(paths, creating: false) else { return false }
@@ -88,7 +88,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
 
     public func storedBlobIDs() async throws -> [[UInt8]] {
         let directory = self.directory
-        return try await threadPool.runIfActive {
+        return try await onDisk {
             try Self.entryNames(directory).compactMap { name in
                 // Only names this storage makes: anything else in the directory is not ours.
                 guard name.count == 2 * BlobPaths.idSize, let id = Hex.decode(name) else { return nil }
@@ -99,7 +99,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
 
     public func chunk(blobID: [UInt8], index: UInt64, layout: BlobLayout) async throws -> Data? {
         let paths = BlobPaths(directory: directory, blobID: blobID)
-        return try await threadPool.runIfActive {
+        return try await onDisk {
             guard let files = try BlobFiles(paths, creating: false) else { return nil }
             defer { files.close() }
             guard try files.isStored(index) else { return nil }
@@ -109,7 +109,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
 
     public func storedPrefix(blobID: [UInt8], layout: BlobLayout) async throws -> UInt64 {
         let paths = BlobPaths(directory: directory, blobID: blobID)
-        return try await threadPool.runIfActive {
+        return try await onDisk {
             let stored = open(paths.stored, O_RDONLY | O_CLOEXEC)
             guard stored >= 0 else {
                 if errno == ENOENT { return 0 }
@@ -135,7 +135,7 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     public func makeDurable(blobID: [UInt8]) async throws {
         let paths = BlobPaths(directory: directory, blobID: blobID)
         let parent = directory
-        try await threadPool.runIfActive {
+        try await onDisk {
             let due = self.unmarked.withLock { $0.removeValue(forKey: paths.folder) } ?? []
             guard let files = try BlobFiles(paths, creating: false) else { return }
             defer { files.close() }
@@ -154,7 +154,18 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     public func deleteChunks(blobID: [UInt8]) async throws {
         let folder = BlobPaths(directory: directory, blobID: blobID).folder
         unmarked.withLock { _ = $0.removeValue(forKey: folder) }
-        try await threadPool.runIfActive { try Self.removeFolder(folder) }
+        try await onDisk { try Self.removeFolder(folder) }
+    }
+
+    /// Runs `body` on the thread pool. A write refused for want of space (ENOSPC, EDQUOT) is the
+    /// store's disk being full, which passes once the operator frees some: the uploader is told
+    /// to try again (`CODE_STORE_UNAVAILABLE`) and resumes, rather than refused as by a fault.
+    private func onDisk<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await threadPool.runIfActive(body)
+        } catch let error as BlobDiskError where error.isOutOfSpace {
+            throw StoreUnavailableError.diskFull(error.description)
+        }
     }
 
     /// Removes a blob's folder and its files. Another relay sharing the directory may be
@@ -314,4 +325,7 @@ struct BlobDiskError: Error, CustomStringConvertible {
     let code: Int32
 
     var description: String { "blob storage \(operation) failed: errno \(code)" }
+
+    /// The filesystem, or the relay's user's quota on it, has no room left.
+    var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT }
 }

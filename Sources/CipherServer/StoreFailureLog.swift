@@ -33,7 +33,9 @@ final class StoreFailureLog: Sendable {
         guard let unlogged else { return }
         var metadata: Logger.Metadata = ["operation": "\(operation.rawValue)", "error": "\(Self.describe(error))"]
         if unlogged > 0 { metadata["failures_not_logged"] = "\(unlogged)" }
-        if error is StoreUnavailableError {
+        if let unavailable = error as? StoreUnavailableError, unavailable.isDiskFull {
+            logger.error("the store's disk is full", metadata: metadata)
+        } else if error is StoreUnavailableError {
             logger.error("the store is unavailable", metadata: metadata)
         } else {
             logger.error("a store operation failed", metadata: metadata)

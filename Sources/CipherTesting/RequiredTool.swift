@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A program from outside the package that some tests drive (a PostgreSQL server, HAProxy,
-/// promtool, tmux). `scripts/test.sh` installs them on Debian and Ubuntu; where one is missing,
+/// promtool, tmux, the sqlite3 shell). `scripts/test.sh` installs them on Debian and Ubuntu; where one is missing,
 /// the tests that need it are reported as skipped, with the reason, rather than failed or
 /// silently passed.
 public struct RequiredTool: Sendable {
@@ -14,6 +14,7 @@ public struct RequiredTool: Sendable {
     public static let haproxy = RequiredTool(name: "HAProxy", path: "/usr/sbin/haproxy", package: "haproxy")
     public static let promtool = RequiredTool(name: "promtool", path: "/usr/bin/promtool", package: "prometheus")
     public static let tmux = RequiredTool(name: "tmux", path: "/usr/bin/tmux", package: "tmux")
+    public static let sqlite3 = RequiredTool(name: "the sqlite3 shell", path: "/usr/bin/sqlite3", package: "sqlite3")
 
     public var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: path) }
 

@@ -72,6 +72,8 @@ public struct LocalAPIError: Error, Sendable, Hashable, CustomStringConvertible 
         case let error as FileTransferError:
             if case .refused = error {
                 self.init(kind: "file_refused", message: error.description, exitCode: 8)
+            } else if case .relayUnavailable = error {
+                self.init(kind: "store_unavailable", message: error.description, exitCode: 9)
             } else {
                 self.init(kind: "file", message: error.description, exitCode: 1)
             }

@@ -51,7 +51,8 @@ struct FileSendCommand: AsyncParsableCommand {
             relay. If the transfer is interrupted, running the same command again resumes it from \
             the last chunk the relay stored (unless the file changed meanwhile: then it starts \
             over). On a terminal, standard error shows its progress. Exit 6 when TO's identity \
-            changed or the trust policy refuses an unverified contact.
+            changed or the trust policy refuses an unverified contact; exit 9 when the relay \
+            cannot store now (its disk is full, its database is down): run it again later.
             """
     )
 

@@ -40,14 +40,14 @@ final class RelayProcess {
     /// How often a restart is tried while the old socket's port is not yet free.
     private static let bindAttempts = 10
 
-    var dataDirectory: URL {
-        directory.url.appending(path: "data")
-    }
+    let dataDirectory: URL
 
-    /// Starts a relay on a free port with a new data directory; `arguments` are added to
-    /// `cipherchat server`'s.
-    init(arguments: [String] = []) async throws {
+    /// Starts a relay on a free port with a new data directory (or `dataDirectory`, a place the
+    /// test prepared, such as a small filesystem); `arguments` are added to `cipherchat
+    /// server`'s.
+    init(arguments: [String] = [], dataDirectory: URL? = nil) async throws {
         directory = try TemporaryDirectory(prefix: "relay")
+        self.dataDirectory = dataDirectory ?? directory.url.appending(path: "data")
         extraArguments = arguments
         try FileManager.default.createDirectory(at: directory.url.appending(path: "logs"), withIntermediateDirectories: true)
         try await start()
