@@ -5,7 +5,7 @@ import Testing
 /// Files in `cipherchat chat`, in a real terminal (tmux) against a real relay.
 @Suite("Files in the terminal chat", RequiredTool.tmux.trait)
 struct ChatFileTests {
-    @Test("/file sends a file the other side can fetch, and a file that arrives shows its name, size and id")
+    @Test("/file sends a file the other side can fetch; a file that arrives shows its name, size and id, and /get fetches it")
     func fileInTheChat() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
@@ -30,6 +30,16 @@ struct ChatFileTests {
         let sent = try await bob.run(["file", "send"], ["alice", incoming.path]).requireSuccess()
         let id = try #require(sent.standardOutput.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         try await terminal.waitFor(text: "file from-bob.bin (12345 bytes) id \(id)")
+
+        // /get fetches it, as `file get` would, and says where it went.
+        let fetched = alice.files.appending(path: "fetched.bin")
+        try terminal.type("/get \(id) \(fetched.path)")
+        try terminal.press("Enter")
+        try await terminal.waitFor(text: "saved from-bob.bin (12345 bytes) to \(fetched.path)", timeout: .seconds(60))
+        #expect(try TestFiles.sha256(of: fetched) == TestFiles.sha256(of: incoming))
+        try terminal.type("/get 0000ffff")
+        try terminal.press("Enter")
+        try await terminal.waitFor(text: "could not fetch file 0000ffff:")
 
         try terminal.type("/quit")
         try terminal.press("Enter")
