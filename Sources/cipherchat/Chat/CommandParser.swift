@@ -81,8 +81,9 @@ enum CommandParser {
         "/help                this list",
         "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
         "Any other line goes to the current conversation; start it with // to send a leading /.",
-        "Keys: alt-1…9 (and alt-0 for 10) switch windows, left/right, home/end (ctrl-a/ctrl-e),",
-        "  ctrl-u/ctrl-k/ctrl-w delete, up/down history, page up/down scroll.",
+        "Keys: alt-1…9 (alt-0 for window 10) switch windows, page up/down scroll,",
+        "  left/right and home/end (ctrl-a/ctrl-e) move, ctrl-u/ctrl-k/ctrl-w delete,",
+        "  up/down recall earlier lines.",
     ]
 
     /// The command on `line`, nil for a blank line.

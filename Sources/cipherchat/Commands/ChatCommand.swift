@@ -8,7 +8,10 @@ struct ChatCommand: AsyncParsableCommand {
         abstract: "The full-screen terminal chat.",
         // The commands from the list /help shows, so the two never differ.
         discussion: "Messages appear live while you type. A line without a slash goes to the current conversation, "
-            + "a user or a room. When standard output is not a terminal, events are printed as plain lines and commands "
+            + "a user or a room. Each conversation has a window, listed in the status line; a message for a window "
+            + "not in view marks it and rings the terminal's bell. Started while the relay is down, the chat opens "
+            + "offline and connects when it can; what you type meanwhile shows as pending until the relay has it. "
+            + "When standard output is not a terminal, events are printed as plain lines and commands "
             + "are read line by line from standard input.\n\nCommands:\n"
             + HelpText.columns(CommandParser.help)
     )
