@@ -36,3 +36,44 @@ struct ChatOfflineTests {
         try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
     }
 }
+
+/// `cipherchat chat` while `cipherchat daemon` owns the home: it attaches to the daemon.
+@Suite("The chat beside a daemon", RequiredTool.tmux.trait)
+struct ChatAttachedToDaemonTests {
+    @Test("with a daemon owning the home, the chat attaches to it without opening the store: history, live messages both ways, each shown once")
+    func attachToDaemon() async throws {
+        let relay = try await RelayProcess()
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        try await bob.send("before the chat", to: "alice")
+        let daemon = try await alice.startDaemon()
+        defer { daemon.signal(SIGKILL) }
+
+        // A wrong passphrase: the chat cannot open the store, only talk to the daemon.
+        let command = "\(try CipherBinary.url().path) chat --home \(alice.home.path) --with bob"
+        let terminal = try TmuxSession(command, columns: 120, rows: 20, environment: [
+            "CIPHERCHAT_PASSPHRASE": "wrong passphrase", "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
+        ])
+        defer { terminal.kill() }
+        let attached = try await terminal.waitFor(text: "[via the daemon]")
+        #expect(attached.contains { $0.contains("attached to process \(daemon.processIdentifier) (cipherchat daemon)") },
+                "\(attached.joined(separator: "\n"))")
+        try await terminal.waitFor(text: "<bob> before the chat")
+
+        try await bob.send("while attached", to: "alice")
+        try await terminal.waitFor(text: "<bob> while attached")
+        try terminal.type("typed beside the daemon")
+        try terminal.press("Enter")
+        let sent = try await terminal.waitFor("the line shown as sent") { screen in
+            screen.contains { $0.hasSuffix("<alice> typed beside the daemon") }
+        }
+        #expect(try await bob.receive().map(\.text) == ["typed beside the daemon"])
+        // The send's answer and the daemon's notification of it make one line.
+        let settled = try terminal.screen()
+        #expect(settled.filter { $0.contains("typed beside the daemon") }.count == 1, "\(sent.joined(separator: "\n"))")
+
+        try terminal.type("/quit")
+        try terminal.press("Enter")
+        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        #expect(daemon.exitStatus == nil, "the daemon stopped with the chat")
+    }
+}

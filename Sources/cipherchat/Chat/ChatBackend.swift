@@ -91,6 +91,8 @@ enum ChatEvent: Sendable, Hashable {
         case connecting
         case connected
         case disconnected(retryInSeconds: Double)
+        /// Attached to the home's owner, which keeps the connection; its state not told yet.
+        case throughOwner
     }
 }
 

@@ -61,6 +61,9 @@ struct ChatModel: Sendable {
     /// The pending lines of the sends not yet answered, oldest first, with their conversation.
     private var pendingLines: [(id: Int, conversation: String)] = []
     private var nextPendingID = 1
+    /// The user's own messages shown: one sent through the home's owner comes both as the
+    /// send's answer and as the owner's notification, and shows once.
+    private var ownMessageIDs: Set<String> = []
     private(set) var pendingQueries = 0
     private(set) var isQuitting = false
     /// Whether a message for a window not in view rings the terminal's bell (`/set bell`).
@@ -105,6 +108,7 @@ struct ChatModel: Sendable {
     private mutating func receive(_ event: ChatEvent, now: Date, live: Bool) -> [Effect] {
         switch event {
         case .message(let message):
+            if message.from == username, !ownMessageIDs.insert(message.id).inserted { return [] }
             let peer = message.peer(of: username)
             if peer.first != "#" {
                 if message.verified { verified.insert(peer) } else { verified.remove(peer) }
@@ -120,7 +124,7 @@ struct ChatModel: Sendable {
             connection = state
             // Announced once per change between up and down, not at every retry in between.
             switch state {
-            case .connecting: return []
+            case .connecting, .throughOwner: return []
             case .connected:
                 guard announcedConnected != true else { return [] }
                 announcedConnected = true
@@ -242,6 +246,10 @@ struct ChatModel: Sendable {
     private mutating func answer(_ reply: Reply, now: Date) -> [Effect] {
         switch reply {
         case .sent(let message):
+            guard ownMessageIDs.insert(message.id).inserted else {
+                removeOldestPending()
+                return []
+            }
             return [replacePending(with: .message(message), conversation: message.peer(of: username))]
         case .contacts(let contacts):
             for contact in contacts {

@@ -87,6 +87,7 @@ struct ChatScreen: Sendable {
         case .connecting: item([("connecting…", base)])
         case .connected: item([("connected", base)])
         case .disconnected: item([(Self.offline, bold)])
+        case .throughOwner: item([("via the daemon", base)])
         }
         if model.pendingSends > 0 { item([("\(model.pendingSends) pending", bold)]) }
         if let current = model.current {

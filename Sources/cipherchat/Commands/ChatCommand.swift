@@ -26,6 +26,13 @@ struct ChatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
+            // A daemon owns the home: the chat attaches to it instead of waiting for the home.
+            let home = options.resolvedHome
+            if HomeOwnership.currentHolder(home: home) != nil,
+               let owner = try await ChatOwnerBackend.attach(home: home, owner: HomeOwnership.currentHolder(home: home)?.description ?? "another process") {
+                try await runChat(backend: owner, initialConversation: with, bell: !noBell)
+                return
+            }
             // A log line would tear the full-screen interface: none unless asked for.
             let client = try options.openClient(logLevel: .critical, command: "cipherchat chat")
             // The chat owns the home while it runs, so it serves the local API: `cipherchat
@@ -145,8 +152,8 @@ struct ChatClientBackend: ChatBackend {
             try await client.leave(room)
             return ["you left \(room)"]
         case .members(let room):
-            let members = try await client.members(of: room).members
-            return ["members of \(room): " + members.map { $0.isAdmin ? "\($0.username) (admin)" : $0.username }.joined(separator: ", ")]
+            let members = try await client.members(of: room).members.map { RoomMember(username: $0.username, isAdmin: $0.isAdmin) }
+            return [RoomMember.line(room: room, members)]
         }
     }
 
