@@ -18,8 +18,7 @@ struct ChatFileTests {
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected")
 
-        try terminal.type("/file bob \(outgoing.path)")
-        try terminal.press("Enter")
+        try terminal.enter("/file bob \(outgoing.path)")
         try await terminal.waitFor(text: "sent file from-alice.bin (300000 bytes) to bob id", timeout: .seconds(60))
         #expect(try await bob.receive().map(\.kind) == ["file"])
         let listed = try #require(try await bob.listFiles().first)
@@ -33,17 +32,13 @@ struct ChatFileTests {
 
         // /get fetches it, as `file get` would, and says where it went.
         let fetched = alice.files.appending(path: "fetched.bin")
-        try terminal.type("/get \(id) \(fetched.path)")
-        try terminal.press("Enter")
+        try terminal.enter("/get \(id) \(fetched.path)")
         try await terminal.waitFor(text: "saved from-bob.bin (12345 bytes) to \(fetched.path)", timeout: .seconds(60))
         #expect(try TestFiles.sha256(of: fetched) == TestFiles.sha256(of: incoming))
-        try terminal.type("/get 0000ffff")
-        try terminal.press("Enter")
+        try terminal.enter("/get 0000ffff")
         try await terminal.waitFor(text: "could not fetch file 0000ffff:")
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 
     @Test("file send and file get draw their progress on a terminal, and nothing when their output is not one")

@@ -17,8 +17,7 @@ struct ChatOfflineTests {
         #expect(offline.contains { $0.contains("cannot reach the relay at 127.0.0.1:") }, "\(offline.joined(separator: "\n"))")
 
         let line = "typed while the relay was down"
-        try terminal.type(line)
-        try terminal.press("Enter")
+        try terminal.enter(line)
         let pending = try await terminal.waitFor(text: "<alice> \(line) (pending)")
         #expect(pending.contains { $0.contains("[1 pending]") }, "\(pending.joined(separator: "\n"))")
 
@@ -31,9 +30,7 @@ struct ChatOfflineTests {
         #expect(sent.filter { $0.contains(line) }.count == 1, "\(sent.joined(separator: "\n"))")
         #expect(try await bob.receive().map(\.text) == [line])
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 }
 
@@ -61,8 +58,7 @@ struct ChatAttachedToDaemonTests {
 
         try await bob.send("while attached", to: "alice")
         try await terminal.waitFor(text: "<bob> while attached")
-        try terminal.type("typed beside the daemon")
-        try terminal.press("Enter")
+        try terminal.enter("typed beside the daemon")
         let sent = try await terminal.waitFor("the line shown as sent") { screen in
             screen.contains { $0.hasSuffix("<alice> typed beside the daemon") }
         }
@@ -71,9 +67,7 @@ struct ChatAttachedToDaemonTests {
         let settled = try terminal.screen()
         #expect(settled.filter { $0.contains("typed beside the daemon") }.count == 1, "\(sent.joined(separator: "\n"))")
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
         #expect(daemon.exitStatus == nil, "the daemon stopped with the chat")
     }
 }

@@ -20,8 +20,7 @@ struct ChatWindowTests {
         try terminal.countBells()
         try await terminal.waitFor(text: "[1:status 2:bob]")
 
-        try terminal.type("/join #nosuchroom")
-        try terminal.press("Enter")
+        try terminal.enter("/join #nosuchroom")
         let refused = try await terminal.waitFor(text: "cannot join #nosuchroom: you are not a member of #nosuchroom")
         #expect(refused.contains { $0.contains("[1:status 2:bob]") }, "\(refused.joined(separator: "\n"))")
 
@@ -44,8 +43,7 @@ struct ChatWindowTests {
         try await carol.send("second from carol", to: "alice")
         try await terminal.waitFor(text: "3:carol*]")
         #expect(try await Patience.poll(upTo: .seconds(30)) { terminal.bells() >= 2 })
-        try terminal.type("/window 3")
-        try terminal.press("Enter")
+        try terminal.enter("/window 3")
         let second = try await terminal.waitFor(text: "[with carol]")
         let old = try row(of: "psst from carol", in: second)
         let marker = try row(of: "--- new messages", in: second)
@@ -53,33 +51,27 @@ struct ChatWindowTests {
         #expect(old < marker && marker < new, "\(second.joined(separator: "\n"))")
 
         // The bell off: a message for a window not in view rings nothing; on again, it rings.
-        try terminal.type("/set bell off")
-        try terminal.press("Enter")
+        try terminal.enter("/set bell off")
         try await terminal.waitFor(text: "bell off")
         try terminal.press("M-2")
         try await carol.send("third from carol", to: "alice")
         try await terminal.waitFor(text: "3:carol*]")
-        try terminal.type("/set bell on")
-        try terminal.press("Enter")
+        try terminal.enter("/set bell on")
         try await terminal.waitFor(text: "bell on")
         try await carol.send("fourth from carol", to: "alice")
         #expect(try await Patience.poll(upTo: .seconds(30)) { terminal.bells() >= 3 })
         #expect(terminal.bells() == 3, "the message that came with the bell off rang it")
 
         // /close closes carol's window; bob's, before it, shows.
-        try terminal.type("/window 3")
-        try terminal.press("Enter")
+        try terminal.enter("/window 3")
         try await terminal.waitFor(text: "[with carol]")
-        try terminal.type("/close")
-        try terminal.press("Enter")
+        try terminal.enter("/close")
         let closed = try await terminal.waitFor(text: "[1:status 2:bob]")
         #expect(closed.contains { $0.contains("[with bob]") }, "\(closed.joined(separator: "\n"))")
         try terminal.press("M-1")
         try await terminal.waitFor(text: "CipherChat as alice")
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 
     private func row(of text: String, in screen: [String]) throws -> Int {
