@@ -256,6 +256,20 @@ struct PendingLineTests {
         #expect(model.currentLines.last?.pendingText == "two")
     }
 
+    @Test("a message of the user's that comes both as the send's answer and as an event shows once, whichever comes first")
+    func ownMessageOnce() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.type("one")
+        let one = message(from: "alice", to: "bob", "one", id: "1")
+        model.receive(one)
+        _ = model.complete(.sent(one), now: fixedNow)
+        _ = model.type("two")
+        let two = message(from: "alice", to: "bob", "two", id: "2")
+        _ = model.complete(.sent(two), now: fixedNow)
+        model.receive(two)
+        #expect(model.currentLines == [.message(one), .message(two)])
+    }
+
     @Test("a send that failed takes its pending line away; the error says what was not sent")
     func pendingThenFailed() {
         var model = ChatModel.alice(talkingTo: "bob")

@@ -50,7 +50,7 @@ struct RoomChatTests {
         _ = model.type("/join #nosuchroom")
         _ = model.complete(.failed(.join("#nosuchroom"), message: "you are not a member of #nosuchroom"), now: fixedNow)
         #expect(model.current == "bob")
-        #expect(model.windows == ["bob"])
+        #expect(model.windows.names == ["bob"])
         #expect(model.noticeTexts.last == "cannot join #nosuchroom: you are not a member of #nosuchroom")
     }
 

@@ -5,8 +5,8 @@ import Foundation
 /// requests for the backend, lines to show and quitting come out as `Effect`s, which
 /// `FullScreenChat` and `PlainChat` carry out. No I/O, no clock: `now` is passed in.
 struct ChatModel: Sendable {
-    /// Lines kept per conversation; older ones are dropped.
-    static let lineLimit = 1000
+    /// Lines kept per window; older ones are dropped.
+    static let lineLimit = ChatWindows.lineLimit
 
     /// What the model asks the backend to do.
     enum Request: Equatable, Sendable {
@@ -49,9 +49,9 @@ struct ChatModel: Sendable {
     private(set) var connection: ChatEvent.ConnectionState = .connecting
     /// The conversation on screen; nil shows the status pane.
     private(set) var current: String?
-    private(set) var unread: [String: Int] = [:]
     private(set) var verified: Set<String> = []
-    private var conversations: [String: [PaneLine]] = [:]
+    /// The conversations' windows (window 2 onwards); `status` is window 1's lines.
+    private(set) var windows = ChatWindows()
     private var status: [PaneLine] = []
     /// Rows scrolled up from the bottom of the current pane; the renderer clamps it.
     var scrollback = 0
@@ -68,13 +68,6 @@ struct ChatModel: Sendable {
     private(set) var isQuitting = false
     /// Whether a message for a window not in view rings the terminal's bell (`/set bell`).
     private(set) var bell = true
-    /// The conversation windows in the order opened: window 2 onwards (1 is the status window).
-    private(set) var windows: [String] = []
-    /// Per window, where the user stopped reading: the number of lines it had (counting those
-    /// dropped) when they left it, or before the first line that came while it was never in view.
-    private var readMarkers: [String: Int] = [:]
-    /// Per window, how many of its oldest lines were dropped (`lineLimit`).
-    private var dropped: [String: Int] = [:]
     /// The connection state last told in the pane: nil before the first.
     private var announcedConnected: Bool?
 
@@ -82,7 +75,7 @@ struct ChatModel: Sendable {
         self.username = username
         self.current = initialConversation
         self.bell = bell
-        if let initialConversation { windows.append(initialConversation) }
+        if let initialConversation { windows.open(initialConversation) }
         append(.info("CipherChat as \(username). /help lists commands.", at: now), to: nil)
     }
 
@@ -90,12 +83,12 @@ struct ChatModel: Sendable {
     var currentLines: [PaneLine] { lines(of: current) }
 
     func lines(of conversation: String?) -> [PaneLine] {
-        conversation.map { conversations[$0] ?? [] } ?? status
+        conversation.map { windows.lines(of: $0) } ?? status
     }
 
     /// Conversations with unread messages, in name order, for the status line.
     var unreadConversations: [(name: String, count: Int)] {
-        unread.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { (name: $0.key, count: $0.value) }
+        windows.unread.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { (name: $0.key, count: $0.value) }
     }
 
     // MARK: Inputs
@@ -114,8 +107,7 @@ struct ChatModel: Sendable {
                 if message.verified { verified.insert(peer) } else { verified.remove(peer) }
             }
             guard live, message.from != username, peer != current else { return [append(.message(message), to: peer)] }
-            unread[peer, default: 0] += 1
-            markUnseen(peer)
+            windows.markUnseen(peer)
             let shown = append(.message(message), to: peer)
             return bell ? [shown, .bell] : [shown]
         case .history(let events):
@@ -140,8 +132,7 @@ struct ChatModel: Sendable {
             return [append(.info(text, at: now), to: current)]
         case .membership(let room, let text):
             if live, room != current {
-                unread[room, default: 0] += 1
-                markUnseen(room)
+                windows.markUnseen(room)
             }
             return [append(.info(text, at: now), to: room)]
         }
@@ -298,8 +289,8 @@ struct ChatModel: Sendable {
     /// The window list as the status line and `/window` show it: `1:status 2:bob 3:#team*`,
     /// a `*` after a window with lines the user has not seen.
     var windowEntries: [(number: Int, name: String, active: Bool)] {
-        [(1, "status", false)] + windows.enumerated().map { index, name in
-            (index + 2, name, (unread[name] ?? 0) > 0)
+        [(1, "status", false)] + windows.names.enumerated().map { index, name in
+            (index + 2, name, (windows.unread[name] ?? 0) > 0)
         }
     }
 
@@ -309,15 +300,13 @@ struct ChatModel: Sendable {
 
     /// The number of the window on screen.
     var currentWindowNumber: Int {
-        current.flatMap { windows.firstIndex(of: $0) }.map { $0 + 2 } ?? 1
+        current.flatMap { windows.number(of: $0) } ?? 1
     }
 
     /// Where the "new messages" line goes in the current pane: before the first line the user
     /// has not seen, nil when they have seen them all.
     var readMarkerIndex: Int? {
-        guard let current, let marker = readMarkers[current] else { return nil }
-        let index = max(0, marker - (dropped[current] ?? 0))
-        return index < currentLines.count ? index : nil
+        current.flatMap { windows.readMarkerIndex($0) }
     }
 
     /// Alt-1…9 and `/window N`: the status window is 1.
@@ -325,8 +314,8 @@ struct ChatModel: Sendable {
         switch target {
         case .number(1):
             switchTo(nil)
-        case .number(let number) where number >= 2 && number - 2 < windows.count:
-            switchTo(windows[number - 2])
+        case .number(let number) where windows.name(ofWindow: number) != nil:
+            switchTo(windows.name(ofWindow: number))
         case .number(let number):
             return [append(.error("no window \(number); windows: \(windowList)", at: now), to: current)]
         case .name(let name):
@@ -342,13 +331,12 @@ struct ChatModel: Sendable {
     /// windows after it move down a number, as in irssi. A room stays joined (`/leave` leaves
     /// it); a message that comes later opens the window again.
     private mutating func closeWindow(now: Date) -> [Effect] {
-        guard let closing = current, let index = windows.firstIndex(of: closing) else {
+        guard let closing = current, let number = windows.number(of: closing) else {
             return [append(.error("the status window cannot be closed", at: now), to: nil)]
         }
-        switchTo(index > 0 ? windows[index - 1] : nil)
-        windows.remove(at: index)
+        switchTo(windows.name(ofWindow: number - 1))
         // A send still pending is shown again, as sent or failed, when it is answered.
-        (conversations[closing], unread[closing], readMarkers[closing], dropped[closing]) = (nil, nil, nil, nil)
+        windows.close(closing)
         return []
     }
 
@@ -360,21 +348,6 @@ struct ChatModel: Sendable {
         case nil:
             return [append(.info("bell \(bell ? "on" : "off")  (a message for a window not in view rings the terminal's bell)", at: now), to: current)]
         }
-    }
-
-    private mutating func openWindow(_ conversation: String) {
-        if !windows.contains(conversation) { windows.append(conversation) }
-    }
-
-    /// The lines `conversation` has had, dropped ones included.
-    private func lineCount(_ conversation: String) -> Int {
-        (conversations[conversation]?.count ?? 0) + (dropped[conversation] ?? 0)
-    }
-
-    /// A line comes for a window not in view: when the user never left it, the marker goes
-    /// before this first unseen line.
-    private mutating func markUnseen(_ conversation: String) {
-        if readMarkers[conversation] == nil { readMarkers[conversation] = lineCount(conversation) }
     }
 
     // MARK: Internals
@@ -397,8 +370,7 @@ struct ChatModel: Sendable {
     private mutating func replacePending(with line: PaneLine, conversation: String) -> Effect {
         guard !pendingLines.isEmpty else { return append(line, to: conversation) }
         let oldest = pendingLines.removeFirst()
-        if let index = conversations[oldest.conversation]?.firstIndex(where: { $0.pendingID == oldest.id }) {
-            conversations[oldest.conversation]![index] = line
+        if windows.replace(in: oldest.conversation, where: { $0.pendingID == oldest.id }, with: line) {
             return .show(line, conversation: oldest.conversation)
         }
         return append(line, to: conversation)
@@ -407,17 +379,14 @@ struct ChatModel: Sendable {
     private mutating func removeOldestPending() {
         guard !pendingLines.isEmpty else { return }
         let oldest = pendingLines.removeFirst()
-        conversations[oldest.conversation]?.removeAll { $0.pendingID == oldest.id }
+        windows.remove(in: oldest.conversation) { $0.pendingID == oldest.id }
     }
 
     private mutating func switchTo(_ user: String?) {
         guard user != current else { return }
-        if let current { readMarkers[current] = lineCount(current) }
+        if let current { windows.leave(current) }
         current = user
-        if let user {
-            openWindow(user)
-            unread[user] = nil
-        }
+        if let user { windows.enter(user) }
         scrollback = 0
     }
 
@@ -450,12 +419,7 @@ struct ChatModel: Sendable {
     @discardableResult
     private mutating func append(_ line: PaneLine, to conversation: String?) -> Effect {
         if let conversation {
-            openWindow(conversation)
-            conversations[conversation, default: []].append(line)
-            if conversations[conversation]!.count > Self.lineLimit {
-                conversations[conversation]!.removeFirst()
-                dropped[conversation, default: 0] += 1
-            }
+            windows.append(line, to: conversation)
         } else {
             status.append(line)
             if status.count > Self.lineLimit { status.removeFirst() }
