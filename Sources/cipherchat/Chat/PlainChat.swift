@@ -46,8 +46,8 @@ enum PlainChat {
                 case .show(let line, _): printer.print(line)
                 case .bell: break  // the output is not a terminal
                 case .quit:
-                    // The echo of the last message sent travels on the event stream, beside the
-                    // send's reply, and may come just after it: it gets a moment to be printed.
+                    // Events already on their way (a message that came with the last answer)
+                    // get a moment to be printed.
                     guard !leaving else { break }
                     leaving = true
                     Task {

@@ -26,10 +26,11 @@ struct ChatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingFailures {
-            // A daemon owns the home: the chat attaches to it instead of waiting for the home.
+            // A daemon owns the home: the chat attaches to it instead of waiting for the home,
+            // and needs no passphrase.
             let home = options.resolvedHome
-            if HomeOwnership.currentHolder(home: home) != nil,
-               let owner = try await ChatOwnerBackend.attach(home: home, owner: HomeOwnership.currentHolder(home: home)?.description ?? "another process") {
+            if let holder = HomeOwnership.currentHolder(home: home),
+               let owner = try await ChatOwnerBackend.attach(home: home, owner: holder.description) {
                 try await runChat(backend: owner, initialConversation: with, bell: !noBell)
                 return
             }
