@@ -171,6 +171,25 @@ public actor ChatClient {
         connectionTask = Task { await self.maintain(first) }
     }
 
+    /// Like `start`, but a relay out of reach is no failure: the connection is then made in the
+    /// background, with the backoff of a reconnect, and what needs the relay (a send) waits for
+    /// it. Returns why the relay could not be reached, or nil when the login succeeded. Other
+    /// failures (a changed certificate, a refused login) are thrown as `start` throws them.
+    public func startAllowingOffline(receiving: Bool = true) async throws -> RelayUnreachable? {
+        guard connectionTask == nil else { return nil }
+        self.receiving = receiving
+        stopped = false
+        do {
+            let first = try await login()
+            install(first)
+            connectionTask = Task { await self.maintain(first) }
+            return nil
+        } catch let unreachable as RelayUnreachable {
+            connectionTask = Task { await self.maintain(nil) }
+            return unreachable
+        }
+    }
+
     /// Closes the connection and stops reconnecting. A delivery being handled is finished
     /// first, so its message reaches `events` before the stream ends.
     public func stop() async {
@@ -226,8 +245,8 @@ public actor ChatClient {
         return try await withCheckedThrowingContinuation { linkWaiters.append($0) }
     }
 
-    /// Serves one connection after another until stopped.
-    private func maintain(_ first: RelayLink) async {
+    /// Serves one connection after another until stopped; with no `first`, connects first.
+    private func maintain(_ first: RelayLink?) async {
         var current: RelayLink? = first
         var attempt = 0
         while !stopped, !Task.isCancelled {
@@ -241,6 +260,8 @@ public actor ChatClient {
             let delay = Self.backoff(attempt: attempt)
             eventSink.yield(.disconnected(retryInSeconds: delay))
             try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            // Stopped while waiting: no connection attempt that nobody will use.
+            guard !stopped, !Task.isCancelled else { break }
             attempt += 1
             do {
                 let next = try await login()

@@ -106,9 +106,27 @@ public final class TmuxSession: Sendable {
         try await waitFor("'\(text)'", timeout: timeout) { $0.contains { $0.contains(text) } }
     }
 
+    /// Where tmux's `alert-bell` hook counts the bells the program rings, once `countBells`
+    /// set it up: a line each.
+    private var bellFile: String {
+        FileManager.default.temporaryDirectory.appending(path: "\(socket).bells").path
+    }
+
+    /// From now on, counts the terminal bells the program rings (BEL), for `bells()`.
+    public func countBells() throws {
+        FileManager.default.createFile(atPath: bellFile, contents: nil)
+        try tmux(["set-hook", "-t", Self.target, "alert-bell", "run-shell \"echo bell >> '\(bellFile)'\""])
+    }
+
+    /// How many bells rang since `countBells`. tmux runs its hook a moment after the bell.
+    public func bells() -> Int {
+        ((try? String(contentsOfFile: bellFile, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
     public func kill() {
         _ = try? tmux(["kill-server"])
         try? FileManager.default.removeItem(atPath: socketPath)
+        try? FileManager.default.removeItem(atPath: bellFile)
     }
 
     @discardableResult

@@ -34,7 +34,7 @@ struct ChatModelTests {
     @Test("a plain line is sent to the current conversation")
     func sayToCurrent() {
         var model = ChatModel.alice(talkingTo: "bob")
-        #expect(model.type("hello") == [.perform(.send(to: "bob", text: "hello"))])
+        #expect(model.type("hello").contains(.perform(.send(to: "bob", text: "hello"))))
         #expect(model.pendingSends == 1)
     }
 
@@ -51,7 +51,7 @@ struct ChatModelTests {
     func msgSwitches() {
         var model = ChatModel.alice(talkingTo: "bob")
         model.receive(message(from: "carol", to: "alice", "psst"))
-        #expect(model.type("/msg carol hi") == [.perform(.send(to: "carol", text: "hi"))])
+        #expect(model.type("/msg carol hi").contains(.perform(.send(to: "carol", text: "hi"))))
         #expect(model.current == "carol")
         #expect(model.unreadConversations.isEmpty)
     }
@@ -149,8 +149,8 @@ struct ChatModelTests {
         let waiting = model.type("/quit")
         #expect(!waiting.contains(.quit))
         #expect(model.noticeTexts.last == "waiting for the relay to store 2 messages; /quit or ctrl-c again to leave now")
-        #expect(model.complete(.sent, now: fixedNow).isEmpty)
-        #expect(model.complete(.sent, now: fixedNow) == [.quit])
+        #expect(!model.complete(.sent(message(from: "alice", to: "bob", "one")), now: fixedNow).contains(.quit))
+        #expect(model.complete(.sent(message(from: "alice", to: "bob", "two")), now: fixedNow).last == .quit)
 
         var impatient = ChatModel.alice(talkingTo: "bob")
         _ = impatient.type("one")
@@ -173,7 +173,7 @@ struct ChatModelTests {
         _ = model.type("hi")
         #expect(model.quitWhenAnswered().isEmpty)
         #expect(model.noticeTexts.isEmpty)
-        #expect(model.complete(.sent, now: fixedNow) == [.quit])
+        #expect(model.complete(.sent(message(from: "alice", to: "bob", "hi")), now: fixedNow).last == .quit)
         var idle = ChatModel.alice()
         #expect(idle.quitWhenAnswered() == [.quit])
     }
@@ -239,5 +239,49 @@ struct ChatModelTests {
         #expect(model.scrollback == 0)
         model.scroll(by: -5)
         #expect(model.scrollback == 0)
+    }
+}
+
+@Suite("Lines typed before the relay stored them")
+struct PendingLineTests {
+    @Test("a line typed shows at once as pending, and the message takes its place when the relay stored it")
+    func pendingThenSent() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.type("one")
+        _ = model.type("two")
+        #expect(model.currentLines.map(\.pendingText) == ["one", "two"])
+        let sent = message(from: "alice", to: "bob", "one")
+        #expect(model.complete(.sent(sent), now: fixedNow) == [.show(.message(sent), conversation: "bob")])
+        #expect(model.currentLines.first == .message(sent))
+        #expect(model.currentLines.last?.pendingText == "two")
+    }
+
+    @Test("a message of the user's that comes both as the send's answer and as an event shows once, whichever comes first")
+    func ownMessageOnce() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.type("one")
+        let one = message(from: "alice", to: "bob", "one", id: "1")
+        model.receive(one)
+        _ = model.complete(.sent(one), now: fixedNow)
+        _ = model.type("two")
+        let two = message(from: "alice", to: "bob", "two", id: "2")
+        _ = model.complete(.sent(two), now: fixedNow)
+        model.receive(two)
+        #expect(model.currentLines == [.message(one), .message(two)])
+    }
+
+    @Test("a send that failed takes its pending line away; the error says what was not sent")
+    func pendingThenFailed() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.type("lost")
+        _ = model.complete(.failed(.send(to: "bob", text: "lost"), message: "no such user"), now: fixedNow)
+        #expect(!model.currentLines.contains { $0.pendingText != nil })
+        #expect(model.noticeTexts.last == "not sent to bob (\"lost\"): no such user")
+    }
+}
+
+extension PaneLine {
+    fileprivate var pendingText: String? {
+        if case .pending(let pending) = self { pending.text } else { nil }
     }
 }

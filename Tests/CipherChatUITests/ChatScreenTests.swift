@@ -107,18 +107,18 @@ struct ChatScreenTests {
         #expect(Array(frame.text[5..<8]) == ["22:13 <bob> first", "      second", "      third"])
     }
 
-    @Test("the status line shows the connection and unread counts per other conversation")
+    @Test("the status line shows the connection and the window list, a window with something new marked")
     func statusLine() {
         var model = ChatModel.alice(talkingTo: "bob")
         _ = model.receive(.connection(.connected), now: fixedNow)
         model.receive(message(from: "dave", to: "alice", "1"))
         model.receive(message(from: "carol", to: "alice", "1"))
         model.receive(message(from: "carol", to: "alice", "2"))
-        #expect(render(model).text[8].hasPrefix(" [alice] [connected] [with bob] [unread: carol 2, dave 1] "))
+        #expect(render(model, columns: 80).text[8].hasPrefix(" [alice] [connected] [with bob] [1:status 2:bob 3:dave* 4:carol*] "))
 
         _ = model.receive(.connection(.disconnected(retryInSeconds: 3)), now: fixedNow)
         _ = model.type("/query carol")
-        #expect(render(model).text[8].hasPrefix(" [alice] [disconnected] [with carol] [unread: dave 1] "))
+        #expect(render(model, columns: 80).text[8].hasPrefix(" [alice] [offline — reconnecting] [with carol] [1:status 2:bob 3:dave* 4:carol] "))
     }
 
     @Test("without a conversation the prompt is '> ' and the status pane shows")
@@ -254,5 +254,47 @@ struct PlainPrinterTests {
         #expect(warning.map(\.text) == ["[22:13] warning: key changed"])
         #expect(warning.map(\.stream) == [.error])
         #expect(printer.lines(for: .error("boom", at: fixedNow)).map(\.stream) == [.error])
+    }
+}
+
+@Suite("Separators in a pane: the day changing, and where the user left off")
+struct PaneSeparatorTests {
+    func render(_ model: ChatModel, rows: Int = 12) -> [String] {
+        ChatScreen(size: .init(rows: rows, columns: 50), username: model.username, clock: utcClock)
+            .render(model, LineEditor()).text
+    }
+
+    @Test("a line with the new day's date comes between two messages of different days, and none between two of one day")
+    func dayChanged() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        let evening = Date(timeIntervalSince1970: 1_700_092_740)  // Wednesday 15 November 2023, 23:59 UTC
+        model.receive(message(from: "bob", to: "alice", "late", at: evening))
+        model.receive(message(from: "bob", to: "alice", "still late", at: evening + 30))
+        model.receive(message(from: "bob", to: "alice", "early", at: evening + 120))
+        let text = render(model)
+        #expect(Array(text[6..<10]) == [
+            "23:59 <bob> late",
+            "23:59 <bob> still late",
+            "--- Thursday 16 November 2023 --------------------",
+            "00:01 <bob> early",
+        ])
+    }
+
+    @Test("history is not new; a message that came while the user was elsewhere comes after a new-messages line, which stays until they leave")
+    func newMessages() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.receive(.history([.message(message(from: "carol", to: "alice", "old news"))]), now: fixedNow)
+        #expect(model.windowEntries.map(\.active) == [false, false, false])
+        #expect(model.receive(.message(message(from: "carol", to: "alice", "news")), now: fixedNow).contains(.bell))
+        #expect(!model.receive(.message(message(from: "bob", to: "alice", "here")), now: fixedNow).contains(.bell))
+        _ = model.goTo(.number(3), now: fixedNow)
+        #expect(Array(render(model)[7..<10]) == [
+            "22:13 <carol> old news",
+            "--- new messages ---------------------------------",
+            "22:13 <carol> news",
+        ])
+        _ = model.goTo(.number(2), now: fixedNow)
+        _ = model.goTo(.number(3), now: fixedNow)
+        #expect(!render(model).contains { $0.contains("new messages") })
     }
 }

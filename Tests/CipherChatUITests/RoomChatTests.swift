@@ -33,14 +33,25 @@ struct RoomChatTests {
         #expect(error.message.hasPrefix("usage: "))
     }
 
-    @Test("/join switches to the room and lists its members; a line then goes to the room")
+    @Test("/join checks the room, then switches to it and lists its members; a line then goes to the room")
     func joinAndSay() {
         var model = ChatModel.alice(talkingTo: "bob")
-        #expect(model.type("/join #team") == [.perform(.room(.members("#team")))])
+        #expect(model.type("/join #team") == [.perform(.join("#team"))])
+        #expect(model.current == "bob")
+        _ = model.complete(.joined("#team", lines: ["members of #team: alice (admin), bob"]), now: fixedNow)
         #expect(model.current == "#team")
-        #expect(model.type("hello all") == [.perform(.send(to: "#team", text: "hello all"))])
-        _ = model.complete(.room(.members("#team"), lines: ["members of #team: alice (admin), bob"]), now: fixedNow)
         #expect(model.noticeTexts == ["members of #team: alice (admin), bob"])
+        #expect(model.type("hello all").contains(.perform(.send(to: "#team", text: "hello all"))))
+    }
+
+    @Test("/join of a room the user is not a member of says so where they are, and opens no window")
+    func joinRefused() {
+        var model = ChatModel.alice(talkingTo: "bob")
+        _ = model.type("/join #nosuchroom")
+        _ = model.complete(.failed(.join("#nosuchroom"), message: "you are not a member of #nosuchroom"), now: fixedNow)
+        #expect(model.current == "bob")
+        #expect(model.windows.names == ["bob"])
+        #expect(model.noticeTexts.last == "cannot join #nosuchroom: you are not a member of #nosuchroom")
     }
 
     @Test("/create switches to the new room; /invite and /remove use the current room")
@@ -79,12 +90,13 @@ struct RoomChatTests {
         #expect(model.lines(of: "#team").count == 3)
     }
 
-    @Test("a failed room request shows in the room's pane")
+    @Test("a failed room request shows in the room's window when it has one")
     func failedRoomRequest() {
         var model = ChatModel.alice(talkingTo: "bob")
+        model.receive(message(from: "carol", to: "#team", "hi"))
         _ = model.type("/invite #team carol")
         _ = model.complete(.failed(.room(.invite("carol", room: "#team")), message: "only an admin of #team can do that"), now: fixedNow)
-        #expect(model.lines(of: "#team").count == 1)
+        #expect(model.lines(of: "#team").count == 2)
         #expect(model.noticeTexts.last == "#team: only an admin of #team can do that")
     }
 }

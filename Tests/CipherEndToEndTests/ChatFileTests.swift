@@ -5,7 +5,7 @@ import Testing
 /// Files in `cipherchat chat`, in a real terminal (tmux) against a real relay.
 @Suite("Files in the terminal chat", RequiredTool.tmux.trait)
 struct ChatFileTests {
-    @Test("/file sends a file the other side can fetch, and a file that arrives shows its name, size and id")
+    @Test("/file sends a file the other side can fetch; a file that arrives shows its name, size and id, and /get fetches it")
     func fileInTheChat() async throws {
         let relay = try await RelayProcess()
         let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
@@ -18,8 +18,7 @@ struct ChatFileTests {
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected")
 
-        try terminal.type("/file bob \(outgoing.path)")
-        try terminal.press("Enter")
+        try terminal.enter("/file bob \(outgoing.path)")
         try await terminal.waitFor(text: "sent file from-alice.bin (300000 bytes) to bob id", timeout: .seconds(60))
         #expect(try await bob.receive().map(\.kind) == ["file"])
         let listed = try #require(try await bob.listFiles().first)
@@ -31,9 +30,15 @@ struct ChatFileTests {
         let id = try #require(sent.standardOutput.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         try await terminal.waitFor(text: "file from-bob.bin (12345 bytes) id \(id)")
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        // /get fetches it, as `file get` would, and says where it went.
+        let fetched = alice.files.appending(path: "fetched.bin")
+        try terminal.enter("/get \(id) \(fetched.path)")
+        try await terminal.waitFor(text: "saved from-bob.bin (12345 bytes) to \(fetched.path)", timeout: .seconds(60))
+        #expect(try TestFiles.sha256(of: fetched) == TestFiles.sha256(of: incoming))
+        try terminal.enter("/get 0000ffff")
+        try await terminal.waitFor(text: "could not fetch file 0000ffff:")
+
+        try await terminal.quitChat()
     }
 
     @Test("file send and file get draw their progress on a terminal, and nothing when their output is not one")

@@ -15,8 +15,7 @@ struct ChatTerminalTests {
         defer { terminal.kill() }
         try await terminal.waitFor(text: "connected")
 
-        try terminal.type("hello bob, typed in the chat")
-        try terminal.press("Enter")
+        try terminal.enter("hello bob, typed in the chat")
         // The sent line appears in alice's pane once the relay has stored it.
         try await terminal.waitFor(text: "hello bob, typed in the chat")
         let received = try await bob.receive()
@@ -29,9 +28,7 @@ struct ChatTerminalTests {
         #expect(screen.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.contains("half a thought") == true)
 
         try terminal.press("C-u")
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 }
 
@@ -48,13 +45,10 @@ struct DumbTerminalChatTests {
             "CIPHERCHAT_PASSPHRASE": alice.passphrase, "CIPHERCHAT_SCRYPT_LOG_N": UserHome.scryptLogN,
         ])
         defer { terminal.kill() }
-        try terminal.type("/who")
-        try terminal.press("Enter")
+        try terminal.enter("/who")
         let screen = try await terminal.waitFor(text: "-!- bob")
         #expect(!screen.contains { $0.contains("with bob") }, "\(screen.joined(separator: "\n"))")
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 }
 
@@ -77,17 +71,13 @@ struct ChatOwnerTests {
         let received = try await bob.receive()
         #expect(received.map(\.text) == (1...3).map { "from a script \($0)" })
 
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
 
         // Opened again, the conversation shows what was said before, once.
         let reopened = try alice.openChat(with: "bob")
         defer { reopened.kill() }
         let screen = try await reopened.waitFor(text: "from a script 3", timeout: .seconds(60))
         #expect(screen.filter { $0.contains("from a script 2") }.count == 1, "\(screen)")
-        try reopened.type("/quit")
-        try reopened.press("Enter")
-        try await reopened.waitFor("the chat to exit") { _ in (try? reopened.isDead()) == true }
+        try await reopened.quitChat()
     }
 }

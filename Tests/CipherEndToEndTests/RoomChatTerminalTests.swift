@@ -16,12 +16,10 @@ struct RoomChatTerminalTests {
         try await terminal.waitFor(text: "connected")
 
         for line in ["/create #team", "/invite bob"] {
-            try terminal.type(line)
-            try terminal.press("Enter")
+            try terminal.enter(line)
         }
         try await terminal.waitFor(text: "alice added bob")
-        try terminal.type("hello room")
-        try terminal.press("Enter")
+        try terminal.enter("hello room")
         try await terminal.waitFor(text: "hello room")
 
         let atBob = try await bob.run("recv", ["--json"]).requireSuccess().standardOutput
@@ -29,11 +27,8 @@ struct RoomChatTerminalTests {
         try await bob.run("send", ["#team", "hi from bob"]).requireSuccess()
         try await terminal.waitFor(text: "hi from bob")
 
-        try terminal.type("/members")
-        try terminal.press("Enter")
+        try terminal.enter("/members")
         try await terminal.waitFor(text: "members of #team: alice (admin), bob")
-        try terminal.type("/quit")
-        try terminal.press("Enter")
-        try await terminal.waitFor("the chat to exit") { _ in (try? terminal.isDead()) == true }
+        try await terminal.quitChat()
     }
 }

@@ -61,8 +61,7 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
         do {
             switch request {
             case .send(let user, let text):
-                try await backend.send(to: user, text: text)
-                return .sent
+                return .sent(try await backend.send(to: user, text: text))
             case .contacts:
                 return .contacts(try await backend.contacts())
             case .verify(let user, let number):
@@ -74,6 +73,10 @@ struct BackendBridge<Backend: ChatBackend>: Sendable {
                 return .room(roomRequest, lines: try await backend.room(roomRequest))
             case .sendFile(let user, let path):
                 return .fileSent(to: user, try await backend.sendFile(to: user, path: path))
+            case .join(let room):
+                return .joined(room, lines: try await backend.room(.members(room)))
+            case .getFile(let id, let path):
+                return .fileSaved(try await backend.getFile(id: id, to: path))
             }
         } catch {
             return .failed(request, message: describe(error))

@@ -7,8 +7,9 @@ protocol ChatBackend: Sendable {
     var username: String { get }
     /// Everything that happens, in order: messages in and out, connection changes, warnings.
     var events: AsyncStream<ChatEvent> { get }
-    /// Encrypts and sends; returns once the relay has stored it durably.
-    func send(to username: String, text: String) async throws
+    /// Encrypts and sends; returns once the relay has stored it durably, with the message as
+    /// the user's own pane shows it.
+    func send(to username: String, text: String) async throws -> ChatMessage
     /// Known contacts with their verification state, for `/who`.
     func contacts() async throws -> [ChatContact]
     /// Checks a safety number typed by the user; marks the contact verified when it matches.
@@ -19,6 +20,8 @@ protocol ChatBackend: Sendable {
     func room(_ request: RoomRequest) async throws -> [String]
     /// Uploads the file at `path` for `username` and sends them its key; returns what was sent.
     func sendFile(to username: String, path: String) async throws -> SentFile
+    /// Downloads the received file `id` to `path` (nil: its name, in the current directory).
+    func getFile(id: String, to path: String?) async throws -> SavedFile
 }
 
 /// What the chat asks of a room.
@@ -40,8 +43,13 @@ struct RoomsUnsupported: Error, LocalizedError {
     var errorDescription: String? { "rooms are not available here" }
 }
 
+struct FilesUnsupported: Error, LocalizedError {
+    var errorDescription: String? { "fetching files is not available here" }
+}
+
 extension ChatBackend {
     func room(_ request: RoomRequest) async throws -> [String] { throw RoomsUnsupported() }
+    func getFile(id: String, to path: String?) async throws -> SavedFile { throw FilesUnsupported() }
 }
 
 /// A file the user sent, as the chat reports it.
@@ -49,6 +57,14 @@ struct SentFile: Sendable, Hashable {
     let name: String
     let size: UInt64
     let id: String
+}
+
+/// A received file saved to disk, its hash checked.
+struct SavedFile: Sendable, Hashable {
+    let name: String
+    let size: UInt64
+    let path: String
+    let sha256: String
 }
 
 struct ChatContact: Sendable, Hashable {
@@ -65,11 +81,18 @@ enum ChatEvent: Sendable, Hashable {
     case warning(String)
     /// A room's membership changed, e.g. "alice added bob", shown in the room's pane.
     case membership(room: String, text: String)
+    /// Something the user should know about the client, e.g. that it started offline.
+    case info(String)
+    /// What was said before the chat opened (messages, membership changes), oldest first: shown
+    /// in the windows, but not as new.
+    case history([ChatEvent])
 
     enum ConnectionState: Sendable, Hashable {
         case connecting
         case connected
         case disconnected(retryInSeconds: Double)
+        /// Attached to the home's owner, which keeps the connection; its state not told yet.
+        case throughOwner
     }
 }
 

@@ -3,9 +3,12 @@ import CipherCore
 /// The full-screen layout, top to bottom: the message pane, a status line, the input line.
 /// `render` is pure: a model, an editor and a size in, every row of the screen out.
 ///
-///     13:05 <bob✓> hi
-///     13:06 <alice> hello
-///      [alice] [connected] [with bob✓] [unread: carol 2]            <- status line
+///     23:58 <bob✓> hi
+///     --- Friday 4 December 2026 -------------------------------   <- the day changed
+///     00:01 <alice> hello
+///     --- new messages -----------------------------------------   <- where the user left off
+///     00:05 <bob✓> are you there?
+///      [alice] [connected] [with bob✓] [1:status 2:bob 3:carol*]    <- status line
 ///     [bob] what I am typing_                                      <- input line
 struct ChatScreen: Sendable {
     struct Size: Equatable, Sendable {
@@ -22,6 +25,9 @@ struct ChatScreen: Sendable {
     }
 
     var paneHeight: Int { max(0, size.rows - 2) }
+
+    /// The connection item while the client has no connection and keeps trying.
+    static let offline = "offline — reconnecting"
 
     func render(_ model: ChatModel, _ editor: LineEditor) -> ScreenFrame {
         let (pane, scrollback) = paneRows(model)
@@ -41,14 +47,29 @@ struct ChatScreen: Sendable {
         let height = paneHeight
         guard height > 0 else { return ([], 0) }
         let wanted = height + model.scrollback
+        let lines = model.currentLines
+        let marker = model.readMarkerIndex
         var rows: [StyledLine] = []  // newest first
-        for line in model.currentLines.reversed() where rows.count < wanted {
-            rows += formatter.rows(for: line, width: size.columns).reversed()
+        for index in lines.indices.reversed() where rows.count < wanted {
+            rows += formatter.rows(for: lines[index], width: size.columns).reversed()
+            if index > 0, let day = formatter.clock.dayChanged(from: lines[index - 1].time, to: lines[index].time) {
+                rows.append(separator(day))
+            }
+            if index == marker { rows.append(separator(Self.newMessages)) }
         }
         let scrollback = min(model.scrollback, max(0, rows.count - height))
         let visible = rows.dropFirst(scrollback).prefix(height).reversed()
         let blank = Array(repeating: StyledLine(), count: height - visible.count)
         return (blank + visible.map { $0.truncated(to: size.columns) }, scrollback)
+    }
+
+    static let newMessages = "new messages"
+
+    /// `--- TEXT ---…` across the pane.
+    private func separator(_ text: String) -> StyledLine {
+        let style = TextStyle(dim: true)
+        let head = "--- \(text) "
+        return StyledLine(head + String(repeating: "-", count: max(0, size.columns - head.count)), style).truncated(to: size.columns)
     }
 
     private func statusRow(_ model: ChatModel, scrolled: Bool) -> StyledLine {
@@ -65,19 +86,22 @@ struct ChatScreen: Sendable {
         switch model.connection {
         case .connecting: item([("connecting…", base)])
         case .connected: item([("connected", base)])
-        case .disconnected: item([("disconnected", bold)])
+        case .disconnected: item([(Self.offline, bold)])
+        case .throughOwner: item([("via the daemon", base)])
         }
+        if model.pendingSends > 0 { item([("\(model.pendingSends) pending", bold)]) }
         if let current = model.current {
             var with: [(String, TextStyle)] = [("with ", base), (TerminalText.line(current), bold)]
             if model.verified.contains(current) { with.append((PaneFormatter.verifiedMark, bold)) }
             item(with)
         }
-        let unread = model.unreadConversations
-        if !unread.isEmpty {
-            let list = unread.map { "\(TerminalText.line($0.name)) \($0.count)" }.joined(separator: ", ")
-            item([("unread: ", base), (list, bold)])
-        }
         if scrolled { item([("more below: page down", bold)]) }
+        // The window list, irssi-style: a window with something new in bold, marked `*`.
+        let entries = model.windowEntries
+        item(entries.enumerated().flatMap { index, entry in
+            let text = "\(entry.number):\(TerminalText.line(entry.name))" + (entry.active ? "*" : "")
+            return [(index == 0 ? "" : " ", base), (text, entry.active ? bold : base)]
+        })
         return line.filled(to: size.columns, base)
     }
 

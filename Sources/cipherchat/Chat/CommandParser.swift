@@ -29,8 +29,28 @@ enum UserCommand: Equatable, Sendable {
     case members(room: String?)
     /// `/file TO PATH`: upload the file at PATH for TO and send them its key.
     case sendFile(to: String, path: String)
+    /// `/get ID [PATH]`: download a received file, as `cipherchat file get` does.
+    case getFile(id: String, path: String?)
+    /// `/window N`, `/window NAME`, alt-N: switch windows.
+    case window(WindowTarget)
+    /// `/window` alone: list the windows.
+    case windowList
+    /// `/close`, `/window close`: close the current window.
+    case close
+    /// `/set [bell on|off]`.
+    case set(ChatSetting?)
     case help
     case quit
+}
+
+enum WindowTarget: Equatable, Sendable {
+    case number(Int)
+    case name(String)
+}
+
+/// What `/set` changes, for as long as the chat runs.
+enum ChatSetting: Equatable, Sendable {
+    case bell(Bool)
 }
 
 /// A line that is not a valid command, with what to tell the user.
@@ -54,10 +74,16 @@ enum CommandParser {
         "/leave [#ROOM]       leave the room",
         "/members [#ROOM]     list the room's members",
         "/file TO PATH        send the file at PATH to TO, end-to-end encrypted",
+        "/get ID [PATH]       fetch a received file (default: its name, in the current directory)",
+        "/window N|NAME       switch to window N (1 is status) or to a conversation's window; alone, list them",
+        "/close               close the current window (a room stays joined: /leave leaves it)",
+        "/set bell on|off     ring the terminal's bell on a message for a window not in view (default on)",
         "/help                this list",
         "/quit                leave (also ctrl-c, or ctrl-d on an empty line)",
         "Any other line goes to the current conversation; start it with // to send a leading /.",
-        "Keys: left/right, home/end (ctrl-a/ctrl-e), ctrl-u/ctrl-k/ctrl-w delete, up/down history, page up/down scroll.",
+        "Keys: alt-1…9 (alt-0 for window 10) switch windows, page up/down scroll,",
+        "  left/right and home/end (ctrl-a/ctrl-e) move, ctrl-u/ctrl-k/ctrl-w delete,",
+        "  up/down recall earlier lines.",
     ]
 
     /// The command on `line`, nil for a blank line.
@@ -110,6 +136,17 @@ enum CommandParser {
             let trimmedPath = path.trimmingCharacters(in: .whitespaces)
             guard !user.isEmpty, !trimmedPath.isEmpty else { return usage("/file TO PATH") }
             return .success(.sendFile(to: user, path: trimmedPath))
+        case "get":
+            let (id, path) = splitFirstWord(arguments)
+            let trimmedPath = path.trimmingCharacters(in: .whitespaces)
+            guard !id.isEmpty else { return usage("/get ID [PATH]") }
+            return .success(.getFile(id: id, path: trimmedPath.isEmpty ? nil : trimmedPath))
+        case "window", "win":
+            return window(arguments)
+        case "close", "wc":
+            return noArguments(arguments, usage: "/close").map { .close }
+        case "set":
+            return setting(arguments)
         case "help":
             return .success(.help)
         case "quit", "exit":
@@ -118,6 +155,31 @@ enum CommandParser {
             return usage("/COMMAND; /help lists them")
         default:
             return .failure(CommandError(message: "unknown command /\(name); /help lists commands"))
+        }
+    }
+
+    private static func window(_ arguments: Substring) -> Result<UserCommand?, CommandError> {
+        var (word, rest) = splitFirstWord(arguments)
+        if word.lowercased() == "goto" { (word, rest) = splitFirstWord(rest) }
+        guard rest.allSatisfy(\.isWhitespace) else { return usage("/window N|NAME|close") }
+        if word.isEmpty { return .success(.windowList) }
+        if word.lowercased() == "close" { return .success(.close) }
+        if let number = Int(word) {
+            guard number >= 1 else { return usage("/window N (1 is the status window)") }
+            return .success(.window(.number(number)))
+        }
+        return .success(.window(.name(word)))
+    }
+
+    private static func setting(_ arguments: Substring) -> Result<UserCommand?, CommandError> {
+        let (name, rest) = splitFirstWord(arguments)
+        let (value, extra) = splitFirstWord(rest)
+        if name.isEmpty { return .success(.set(nil)) }
+        guard name.lowercased() == "bell", extra.allSatisfy(\.isWhitespace) else { return usage("/set bell on|off") }
+        switch value.lowercased() {
+        case "on": return .success(.set(.bell(true)))
+        case "off": return .success(.set(.bell(false)))
+        default: return usage("/set bell on|off")
         }
     }
 

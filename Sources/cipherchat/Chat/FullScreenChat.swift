@@ -4,7 +4,7 @@ import Foundation
 /// feeds keys, backend events, replies and resizes to the model one at a time, and draws after
 /// each. The terminal is restored however the loop ends: `/quit`, ctrl-c, a signal, or a throw.
 enum FullScreenChat {
-    static func run(backend: some ChatBackend, initialConversation: String?, clock: ClockFormat) async throws {
+    static func run(backend: some ChatBackend, initialConversation: String?, clock: ClockFormat, bell: Bool = true) async throws {
         let rawMode = try Terminal.RawMode.enable()
         Terminal.write(ANSI.enterAlternateScreen)
         defer {
@@ -19,7 +19,7 @@ enum FullScreenChat {
         let bridge = BackendBridge(backend: backend, deliver: deliver)
         defer { bridge.stop() }
 
-        var model = ChatModel(username: backend.username, initialConversation: initialConversation, now: Date())
+        var model = ChatModel(username: backend.username, initialConversation: initialConversation, now: Date(), bell: bell)
         var editor = LineEditor()
         var writer = ScreenWriter()
         var size = Terminal.size()
@@ -56,6 +56,7 @@ enum FullScreenChat {
                 switch effect {
                 case .perform(let request): bridge.perform(request)
                 case .show: break  // the pane shows it on the next draw
+                case .bell: Terminal.write(ANSI.bell)
                 case .quit: break loop
                 }
             }

@@ -30,6 +30,8 @@ enum Key: Hashable, Sendable {
     case endOfInput
     /// ctrl-l.
     case redraw
+    /// alt-1…9, alt-0: switch to window 1…10.
+    case window(Int)
     /// A lone escape key, or a sequence this decoder does not know.
     case escape
 }

@@ -18,6 +18,8 @@ enum KeyBindings {
         case .pageDown:
             model.scroll(by: -page)
             return []
+        case .window(let number):
+            return model.goTo(.number(number), now: now)
         default:
             guard let line = editor.apply(key) else { return [] }
             return model.submit(line, now: now)

@@ -100,6 +100,8 @@ struct KeyDecoder: Sendable {
         case UInt8(ascii: "b"): return (.wordLeft, 2)  // alt-b
         case UInt8(ascii: "f"): return (.wordRight, 2)  // alt-f
         case 0x7F, 0x08: return (.deleteWordBefore, 2)  // alt-backspace
+        case UInt8(ascii: "0"): return (.window(10), 2)  // alt-0, as in irssi
+        case UInt8(ascii: "1")...UInt8(ascii: "9"): return (.window(Int(second - UInt8(ascii: "0"))), 2)
         case esc: return (.escape, 1)
         default: return (.escape, 1)
         }

@@ -50,7 +50,7 @@ struct LineEditor: Sendable, Equatable {
             cursor = start
         case .up: recall(older: true)
         case .down: recall(older: false)
-        case .tab, .pageUp, .pageDown, .interrupt, .redraw, .escape: break
+        case .tab, .pageUp, .pageDown, .interrupt, .redraw, .escape, .window: break
         }
         return nil
     }

@@ -6,6 +6,7 @@ import Foundation
 ///     13:05 <bob✓> the text, wrapped at spaces, with continuation rows
 ///           indented under the text
 ///     13:06 -!- a notice
+///     13:07 <alice> typed while offline (pending)
 ///
 /// Everything from the network goes through `TerminalText` here.
 struct PaneFormatter: Sendable {
@@ -13,6 +14,8 @@ struct PaneFormatter: Sendable {
     let clock: ClockFormat
 
     static let verifiedMark = "✓"
+    /// After a message the relay has not stored yet.
+    static let pendingMark = " (pending)"
     /// `HH:MM ` — where continuation rows start.
     static let indent = 6
 
@@ -33,6 +36,14 @@ struct PaneFormatter: Sendable {
             header.append(" ")
             body = TerminalText.lines(notice.text)
             bodyStyle = style
+        case .pending(let pending):
+            header.append(StyledLine("<"))
+            header.append(TerminalText.line(pending.from), TextStyle(bold: true))
+            header.append("> ")
+            var lines = TerminalText.lines(pending.text)
+            lines[lines.count - 1] += Self.pendingMark
+            body = lines
+            bodyStyle = TextStyle(dim: true)
         }
         let indent = width >= 2 * Self.indent ? Self.indent : 0
         var rows: [StyledLine] = []
@@ -44,12 +55,7 @@ struct PaneFormatter: Sendable {
         return rows
     }
 
-    private func time(of line: PaneLine) -> Date {
-        switch line {
-        case .message(let message): message.shownTime
-        case .notice(let notice): notice.at
-        }
-    }
+    private func time(of line: PaneLine) -> Date { line.time }
 
     /// `<name>` in the name's colour (the user's own name in bold instead), with the verified
     /// mark after a verified peer.

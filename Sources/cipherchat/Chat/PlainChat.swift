@@ -44,9 +44,10 @@ enum PlainChat {
                 switch effect {
                 case .perform(let request): bridge.perform(request)
                 case .show(let line, _): printer.print(line)
+                case .bell: break  // the output is not a terminal
                 case .quit:
-                    // The echo of the last message sent travels on the event stream, beside the
-                    // send's reply, and may come just after it: it gets a moment to be printed.
+                    // Events already on their way (a message that came with the last answer)
+                    // get a moment to be printed.
                     guard !leaving else { break }
                     leaving = true
                     Task {
@@ -81,6 +82,9 @@ struct PlainPrinter: Sendable {
                 case .error: (.error, "[\(time)] error: ")
                 }
             return continued(header, TerminalText.lines(notice.text)).map { (stream, $0) }
+        case .pending:
+            // Printed once the relay has it, as the message; a line cannot be taken back.
+            return []
         }
     }
 

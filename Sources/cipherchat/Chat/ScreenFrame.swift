@@ -44,6 +44,8 @@ enum ANSI {
     static let home = escape + "H"
     static let clearScreen = escape + "2J"
     static let clearToEndOfLine = escape + "K"
+    /// BEL: the terminal beeps, flashes, or marks its window, as the user set it up.
+    static let bell = "\u{07}"
     /// The alternate screen: the shell's screen comes back untouched on exit.
     static let enterAlternateScreen = escape + "?1049h"
     static let leaveAlternateScreen = escape + "?1049l"

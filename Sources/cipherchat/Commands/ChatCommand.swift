@@ -8,7 +8,10 @@ struct ChatCommand: AsyncParsableCommand {
         abstract: "The full-screen terminal chat.",
         // The commands from the list /help shows, so the two never differ.
         discussion: "Messages appear live while you type. A line without a slash goes to the current conversation, "
-            + "a user or a room. When standard output is not a terminal, events are printed as plain lines and commands "
+            + "a user or a room. Each conversation has a window, listed in the status line; a message for a window "
+            + "not in view marks it and rings the terminal's bell. Started while the relay is down, the chat opens "
+            + "offline and connects when it can; what you type meanwhile shows as pending until the relay has it. "
+            + "When standard output is not a terminal, events are printed as plain lines and commands "
             + "are read line by line from standard input.\n\nCommands:\n"
             + HelpText.columns(CommandParser.help)
     )
@@ -18,8 +21,19 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "Open the conversation with this user.")
     var with: String?
 
+    @Flag(help: "Start with the bell off: no terminal bell on a message for a window not in view (/set bell on turns it back on).")
+    var noBell = false
+
     func run() async throws {
         try await runReportingFailures {
+            // A daemon owns the home: the chat attaches to it instead of waiting for the home,
+            // and needs no passphrase.
+            let home = options.resolvedHome
+            if let holder = HomeOwnership.currentHolder(home: home),
+               let owner = try await ChatOwnerBackend.attach(home: home, owner: holder.description) {
+                try await runChat(backend: owner, initialConversation: with, bell: !noBell)
+                return
+            }
             // A log line would tear the full-screen interface: none unless asked for.
             let client = try options.openClient(logLevel: .critical, command: "cipherchat chat")
             // The chat owns the home while it runs, so it serves the local API: `cipherchat
@@ -28,8 +42,12 @@ struct ChatCommand: AsyncParsableCommand {
             let backend = ChatClientBackend(client: client, apiEvents: apiEvents)
             let server = try await options.serveLocalAPI(client, events: apiEvents, logLevel: .critical) { backend.showSent($0) }
             do {
-                try await client.start()
-                try await runChat(backend: backend, initialConversation: with)
+                // A relay out of reach is no reason to refuse: the chat opens offline and
+                // connects when it can, and what is typed meanwhile waits, shown as pending.
+                if let unreachable = try await client.startAllowingOffline() {
+                    backend.tell("\(unreachable.description); offline — reconnecting, and what you send waits until then")
+                }
+                try await runChat(backend: backend, initialConversation: with, bell: !noBell)
             } catch {
                 await server.stop()
                 throw error
@@ -91,18 +109,15 @@ struct ChatClientBackend: ChatBackend {
     /// Shows the latest messages from the local store; returns their ids.
     private static func showRecentHistory(of client: ChatClient, on sink: AsyncStream<ChatEvent>.Continuation) async -> Set<String> {
         let records = (try? await client.history(limit: recentHistoryCount)) ?? []
-        for record in records {
-            if record.kind == "membership" {
-                sink.yield(.membership(room: record.room ?? record.to, text: record.text))
-            } else {
-                sink.yield(.message(message(record)))
-            }
+        let events: [ChatEvent] = records.map { record in
+            record.kind == "membership" ? .membership(room: record.room ?? record.to, text: record.text) : .message(message(record))
         }
+        if !events.isEmpty { sink.yield(.history(events)) }
         return Set(records.map(\.id))
     }
 
-    /// Sends, then shows the sent message in the user's own pane.
-    func send(to username: String, text: String) async throws {
+    /// Sends; the chat shows the message returned in place of the line it showed as pending.
+    func send(to username: String, text: String) async throws -> ChatMessage {
         let record: ChatRecord
         if username.first == "#" {
             record = try await client.sendToRoom(username, text: text)
@@ -110,12 +125,17 @@ struct ChatClientBackend: ChatBackend {
             record = try await client.send(text, to: username)
         }
         await apiEvents?.publishSent(record)
-        showSent(record)
+        return Self.message(record)
     }
 
-    /// Shows a message the user sent, here or through the local API, in their own pane.
+    /// Shows a message the user sent through the local API, from another terminal, in their own pane.
     func showSent(_ record: ChatRecord) {
         sink.yield(.message(Self.message(record)))
+    }
+
+    /// A line for the user from the chat itself, in the order of the other events.
+    func tell(_ text: String) {
+        sink.yield(.info(text))
     }
 
     func room(_ request: RoomRequest) async throws -> [String] {
@@ -133,8 +153,8 @@ struct ChatClientBackend: ChatBackend {
             try await client.leave(room)
             return ["you left \(room)"]
         case .members(let room):
-            let members = try await client.members(of: room).members
-            return ["members of \(room): " + members.map { $0.isAdmin ? "\($0.username) (admin)" : $0.username }.joined(separator: ", ")]
+            let members = try await client.members(of: room).members.map { RoomMember(username: $0.username, isAdmin: $0.isAdmin) }
+            return [RoomMember.line(room: room, members)]
         }
     }
 
@@ -160,6 +180,13 @@ struct ChatClientBackend: ChatBackend {
             ? try await client.sendFile(at: path, toRoom: username)
             : try await client.sendFile(at: path, to: username)
         return SentFile(name: sent.name, size: sent.size, id: sent.id)
+    }
+
+    func getFile(id: String, to path: String?) async throws -> SavedFile {
+        // Paths as the user typed them, from where the chat was started, as `file get` takes them.
+        let output = path.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath).standardizedFileURL.path }
+        let file = try await client.downloadFile(id: id, to: output)
+        return SavedFile(name: file.name, size: file.size, path: file.savedTo ?? output ?? "?", sha256: file.sha256)
     }
 
     func trust(_ username: String, confirming confirmation: String) async throws {

@@ -39,12 +39,11 @@ final class ScriptedBackend: ChatBackend {
         }
     }
 
-    func send(to user: String, text: String) async throws {
+    func send(to user: String, text: String) async throws -> ChatMessage {
         guard user != "nobody" else { throw NoSuchUser() }
         record("send \(user) \(text)")
         let now = Date()
-        continuation.yield(
-            .message(ChatMessage(id: UUID().uuidString, from: username, to: user, sentAt: now, receivedAt: now, text: text, verified: false)))
+        return ChatMessage(id: UUID().uuidString, from: username, to: user, sentAt: now, receivedAt: now, text: text, verified: false)
     }
 
     private func record(_ entry: String) {
