@@ -23,9 +23,9 @@ extension ChatClient {
     func sealNow(
         _ payload: Payload, to recipient: String, bundle: PrekeyBundle?, kind: String, text: String
     ) throws -> (entry: OutboxEntry, record: ChatRecord) {
-        guard var (session, contact) = try sendingSession(to: recipient, bundle: bundle) else {
-            throw ClientError.storeCorrupted
-        }
+        guard let sending = try sendingSession(to: recipient, bundle: bundle) else { throw ClientError.storeCorrupted }
+        var session = sending.0
+        let contact = sending.1
         let envelope = try session.encrypt(payload)
         let entry = OutboxEntry(
             clientMessageID: random.bytes(16), recipient: recipient, envelope: envelope, createdAt: Int64(Self.nowMilliseconds)

@@ -114,7 +114,7 @@ public final class TmuxSession: Sendable {
 
     /// From now on, counts the terminal bells the program rings (BEL), for `bells()`.
     public func countBells() throws {
-        FileManager.default.createFile(atPath: bellFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: bellFile, contents: nil)
         try tmux(["set-hook", "-t", Self.target, "alert-bell", "run-shell \"echo bell >> '\(bellFile)'\""])
     }
 
