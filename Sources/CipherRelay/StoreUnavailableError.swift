@@ -1,12 +1,13 @@
 /// The store cannot do its work now: its database is down, restarting or out of reach, did not
 /// answer within the store's deadline, or its disk (the database's or the blob directory's) is
-/// full. Retryable: the relay answers `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of
+/// full or cannot be written. Retryable: the relay answers `CODE_STORE_UNAVAILABLE` (PROTOCOL.md 12.7) instead of
 /// hanging or closing the connection, and the client keeps the message in its outbox.
 public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, Sendable {
     private enum Reason: Hashable {
         case timedOut(seconds: Double)
         case unreachable(String)
         case diskFull(String)
+        case notWritable(String)
     }
 
     private let reason: Reason
@@ -28,6 +29,19 @@ public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, S
         StoreUnavailableError(reason: .diskFull(what))
     }
 
+    /// The store's files cannot be written (a read-only filesystem, or permissions the operator
+    /// changed); `what` says which write failed, without paths. It passes once the operator
+    /// makes them writable again.
+    public static func notWritable(_ what: String) -> StoreUnavailableError {
+        StoreUnavailableError(reason: .notWritable(what))
+    }
+
+    /// Whether the store's files could not be written, for the log.
+    public var isNotWritable: Bool {
+        if case .notWritable = reason { return true }
+        return false
+    }
+
     /// Whether the cause is a full disk rather than a database out of reach: the client is told
     /// so, in the error's fixed text.
     public var isDiskFull: Bool {
@@ -40,6 +54,7 @@ public struct StoreUnavailableError: Error, Hashable, CustomStringConvertible, S
         case .timedOut(let seconds): "the store did not answer within \(seconds) s"
         case .unreachable(let why): "the store's database cannot be reached: \(why)"
         case .diskFull(let what): "the store's disk is full: \(what)"
+        case .notWritable(let what): "the store's files cannot be written: \(what)"
         }
     }
 }

@@ -160,11 +160,15 @@ public final class FileSystemBlobChunks: BlobChunkStorage {
     /// Runs `body` on the thread pool. A write refused for want of space (ENOSPC, EDQUOT) is the
     /// store's disk being full, which passes once the operator frees some: the uploader is told
     /// to try again (`CODE_STORE_UNAVAILABLE`) and resumes, rather than refused as by a fault.
+    /// So is a write the filesystem refuses outright (EROFS; EACCES, EPERM after the operator
+    /// changed modes or mounted the directory read-only): it passes once they put it right.
     private func onDisk<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
             return try await threadPool.runIfActive(body)
         } catch let error as BlobDiskError where error.isOutOfSpace {
             throw StoreUnavailableError.diskFull(error.description)
+        } catch let error as BlobDiskError where error.isNotWritable {
+            throw StoreUnavailableError.notWritable(error.description)
         }
     }
 
@@ -328,4 +332,7 @@ struct BlobDiskError: Error, CustomStringConvertible {
 
     /// The filesystem, or the relay's user's quota on it, has no room left.
     var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT }
+
+    /// The directory or filesystem does not let the relay write: read-only, or its modes.
+    var isNotWritable: Bool { code == EROFS || code == EACCES || code == EPERM }
 }

@@ -35,6 +35,8 @@ final class StoreFailureLog: Sendable {
         if unlogged > 0 { metadata["failures_not_logged"] = "\(unlogged)" }
         if let unavailable = error as? StoreUnavailableError, unavailable.isDiskFull {
             logger.error("the store's disk is full", metadata: metadata)
+        } else if let unavailable = error as? StoreUnavailableError, unavailable.isNotWritable {
+            logger.error("the store's files cannot be written", metadata: metadata)
         } else if error is StoreUnavailableError {
             logger.error("the store is unavailable", metadata: metadata)
         } else {

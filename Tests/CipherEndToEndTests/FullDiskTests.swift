@@ -3,12 +3,12 @@ import Foundation
 import Testing
 
 /// A relay whose disk fills up, driven with the real binaries on a small tmpfs the test mounts:
-/// the files' blob directory during an upload, and the SQLite store's data directory under a
-/// conversation. The sender is refused at once and retryably (`store_unavailable`, exit 9,
+/// the files' blob directory during an upload (and the same directory made read-only), and the
+/// SQLite store's data directory under a conversation. The sender is refused at once and retryably (`store_unavailable`, exit 9,
 /// "the relay's disk is full"), the relay keeps running, nothing acknowledged is lost, the
 /// work completes once there is room again, and SIGTERM while the disk is full stops the relay
 /// with exit 0 within its grace period.
-@Suite("The relay with a full disk", SmallFilesystem.rootTrait, .timeLimit(.minutes(15)))
+@Suite("The relay with a full or read-only disk", SmallFilesystem.rootTrait, .timeLimit(.minutes(15)))
 struct FullDiskTests {
     /// Far above a refusal (a write failing at once), far below a sender waiting for ever.
     static let answerBound = Duration.seconds(40)
@@ -58,6 +58,34 @@ struct FullDiskTests {
         try filesystem.fill()
         #expect(try await alice.run(["file", "send"], ["bob", second.path]).status == 9)
         try await Self.expectPromptStop(relay)
+    }
+
+    @Test("the blob directory made read-only: an upload is refused as store_unavailable with exit 9 and the cause logged; writable again, it completes")
+    func blobDirectoryReadOnly() async throws {
+        let filesystem = try SmallFilesystem(megabytes: 8)
+        defer { filesystem.unmount() }
+        let blobs = filesystem.url.appending(path: "blobs")
+        let relay = try await RelayProcess(arguments: ["--blob-dir", blobs.path])
+        let (alice, bob) = try await UserHome.pair("alice", "bob", on: relay)
+        let source = alice.files.appending(path: "notes.bin")
+        try TestFiles.make(at: source, size: 600_000)
+
+        try filesystem.setReadOnly(true)
+        let refused = try await alice.run(["file", "send"], ["bob", source.path])
+        #expect(refused.status == 9, "\(refused)")
+        #expect(refused.standardError.contains("store_unavailable: the relay cannot store anything now; try again later"), "\(refused)")
+        #expect(relay.processIdentifier != nil, "the relay exited:\n\(relay.readLogs())")
+        let logs = relay.readLogs()
+        #expect(logs.contains("the store's files cannot be written") && logs.contains("operation=files"), "\(logs)")
+        #expect(!logs.contains("a store operation failed"), "\(logs)")
+
+        try filesystem.setReadOnly(false)
+        try await alice.run(["file", "send"], ["bob", source.path]).requireSuccess()
+        let offers = try await bob.receive()
+        let id = try #require(offers.first?.fileID, "\(offers)")
+        let saved = bob.files.appending(path: "notes.bin")
+        try await bob.run(["file", "get"], [id, "--out", saved.path]).requireSuccess()
+        #expect(try TestFiles.sha256(of: saved) == TestFiles.sha256(of: source))
     }
 
     @Test("SQLite's disk full: sends refused as store_unavailable and kept, the relay keeps running, each message arrives once there is room")

@@ -16,9 +16,12 @@ final class SmallFilesystem {
         if: geteuid() == 0, "mounting a tmpfs to fill it needs root: run the tests as root (the CI does)"
     )
 
+    private let options: String
+
     init(megabytes: Int) throws {
         directory = try TemporaryDirectory(prefix: "tmpfs")
-        guard mount("tmpfs", directory.url.path, "tmpfs", 0, "size=\(megabytes)m,mode=0700") == 0 else {
+        options = "size=\(megabytes)m,mode=0700"
+        guard mount("tmpfs", directory.url.path, "tmpfs", 0, options) == 0 else {
             throw HarnessError("cannot mount a tmpfs on \(directory.url.path): errno \(errno)")
         }
         mounted = true
@@ -52,6 +55,14 @@ final class SmallFilesystem {
                 guard errno == ENOSPC else { throw HarnessError("cannot write the filler: errno \(errno)") }
                 return
             }
+        }
+    }
+
+    /// Mounts it again read-only, or writable again: as an operator's `mount -o remount,ro`.
+    func setReadOnly(_ readOnly: Bool) throws {
+        let flags = UInt(MS_REMOUNT) | (readOnly ? UInt(MS_RDONLY) : 0)
+        guard mount("tmpfs", directory.url.path, "tmpfs", flags, options) == 0 else {
+            throw HarnessError("cannot remount the tmpfs on \(directory.url.path): errno \(errno)")
         }
     }
 
