@@ -129,40 +129,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "cipherchat",
-            dependencies: [
-                "CipherCore",
-                "CipherClient",
-                "CipherServer",
-                "CipherRelay",
-                "CipherSQLite",
+            dependencies: programDependencies + [
                 "CipherPostgres",
-                "CipherNIO",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "cipherchat-bench",
-            dependencies: [
-                "CipherCore",
-                "CipherClient",
-                "CipherServer",
-                "CipherRelay",
-                "CipherSQLite",
-                "CipherNIO",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "cipherchat-bench", dependencies: programDependencies),
         .testTarget(
             name: "CipherServerTests",
             dependencies: [
@@ -216,3 +188,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// What both programs use: the shipped `cipherchat` adds the PostgreSQL store and the service
+/// lifecycle of its relay, `cipherchat-bench` measures through the same libraries.
+var programDependencies: [Target.Dependency] {
+    [
+        "CipherCore", "CipherClient", "CipherServer", "CipherRelay", "CipherSQLite", "CipherNIO",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]
+}

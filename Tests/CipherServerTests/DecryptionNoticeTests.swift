@@ -23,6 +23,22 @@ struct DecryptionNoticeTests {
         _ = try await relay.store.addOneTimePrekeys(username: username, prekeys: [(forged.id, forged.encodedBytes)])
     }
 
+    /// Deletes, in the closed home `home`, both session slots with `contact` (as a disk restored
+    /// from before them would), and with `replayWindowToo` the ids received from them.
+    static func forgetSessions(with contact: String, home: String, replayWindowToo: Bool = false) async throws {
+        let store = try ClientStore.open(ownership: HomeOwnership.acquire(home: home, command: "test"), passphrase: "test passphrase")
+        defer { store.close() }
+        var changes = StoreChanges()
+        changes.delete(SessionSlot.current.kind, contact)
+        changes.delete(SessionSlot.previous.kind, contact)
+        try store.commit(changes)
+        if replayWindowToo {
+            try await store.database.write { db in
+                try db.execute(sql: "DELETE FROM received_id WHERE scope = ?", arguments: ["replay/\(contact)"])
+            }
+        }
+    }
+
     /// Waits until the relay holds nothing for `username`.
     static func waitForEmptyQueue(_ username: String, at relay: TestRelay) async throws {
         for _ in 0..<1_500 {
@@ -126,12 +142,7 @@ struct DecryptionNoticeTests {
 
         // Bob loses his session with alice (as a restored disk would), so her next message
         // fails too: his last message from her decrypted, so he may ask again, and does.
-        let store = try ClientStore.open(ownership: HomeOwnership.acquire(home: bobHome, command: "test"), passphrase: "test passphrase")
-        var changes = StoreChanges()
-        changes.delete(SessionSlot.current.kind, "alice")
-        changes.delete(SessionSlot.previous.kind, "alice")
-        try store.commit(changes)
-        store.close()
+        try await Self.forgetSessions(with: "alice", home: bobHome)
         try await alice.send("two", to: "bob")
         let reopened = try ChatClient.open(home: bobHome, passphrase: "test passphrase")
         let bobEvents = EventCollector()
@@ -179,13 +190,7 @@ struct DecryptionNoticeTests {
         // What a long conversation does, in short: the session the handshake started has been
         // replaced since (both slots), and 4,096 newer messages pushed its payload id out of
         // the window (PROTOCOL.md 7.2).
-        let store = try ClientStore.open(ownership: HomeOwnership.acquire(home: bobHome, command: "test"), passphrase: "test passphrase")
-        var changes = StoreChanges()
-        changes.delete(SessionSlot.current.kind, "alice")
-        changes.delete(SessionSlot.previous.kind, "alice")
-        try store.commit(changes)
-        try await store.database.write { db in try db.execute(sql: "DELETE FROM received_id WHERE scope = 'replay/alice'") }
-        store.close()
+        try await Self.forgetSessions(with: "alice", home: bobHome, replayWindowToo: true)
 
         let reopened = try ChatClient.open(home: bobHome, passphrase: "test passphrase")
         let events = EventCollector()
